@@ -1,0 +1,101 @@
+// sqlite_ext/extension.cc: the module's entry point and its SQL functions.
+//
+// sqlite3_blaze_init runs when blaze.so is loaded: it registers the "blaze" VFS over
+// the default VFS (once per process), adds the SQL surface to the loading connection,
+// and registers an auto-extension that adds it to every connection opened afterwards.
+// It returns SQLITE_OK_LOAD_PERMANENTLY so SQLite never unloads the module while the VFS
+// it registered is in use.
+#include <mutex>
+
+#include "include/blaze.h"
+#include "sqlite_ext/stats_table.h"
+#include "vfs/blaze_vfs.h"
+#include "vfs/guard.h"
+#include "vfs/last_error.h"
+#include "vfs/sqlite_api.h"
+
+namespace blaze::ext {
+namespace {
+
+using vfs::Guard;
+
+constexpr char kVersion[] = "0.1.0";
+
+void VersionFunc(sqlite3_context* ctx, int, sqlite3_value**) noexcept {
+  sqlite3_result_text(ctx, kVersion, -1, SQLITE_STATIC);
+}
+
+void LastErrorFunc(sqlite3_context* ctx, int, sqlite3_value**) noexcept {
+  sqlite3_result_text(ctx, blaze_last_error(), -1, SQLITE_TRANSIENT);
+}
+
+// Adds blaze_stats, blaze_version() and blaze_last_error() to db.
+int AddSqlSurface(sqlite3* db) {
+  int rc = RegisterStatsTable(db);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_create_function(db, "blaze_version", 0,
+                                 SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+                                 nullptr, VersionFunc, nullptr, nullptr);
+  }
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_create_function(db, "blaze_last_error", 0, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+                                 nullptr, LastErrorFunc, nullptr, nullptr);
+  }
+  return rc;
+}
+
+// The auto-extension: SQLite treats any non-zero return as failure, so unlike the
+// entry point it returns plain SQLITE_OK.
+int AutoInit(sqlite3* db, char** pzErrMsg, const sqlite3_api_routines*) noexcept {
+  return Guard(SQLITE_NOMEM, SQLITE_ERROR, [&] {
+    int rc = AddSqlSurface(db);
+    if (rc != SQLITE_OK) *pzErrMsg = sqlite3_mprintf("blaze: cannot add its SQL functions");
+    return rc;
+  });
+}
+
+// The process-wide part of loading: the "blaze" VFS and the auto-extension.
+// pApi is null when a statically linked program calls blaze_init().
+int InitProcess(const sqlite3_api_routines* pApi) {
+  static std::mutex mu;
+  std::lock_guard lock(mu);
+  if (pApi != nullptr) SetSqliteApi(pApi);
+  if (!SqliteApiReady()) {
+    vfs::ReportError(SQLITE_MISUSE, "blaze.so was not loaded by sqlite3_load_extension()");
+    return SQLITE_MISUSE;
+  }
+  // A program may have registered "blaze" itself: keep that one.
+  if (vfs::BlazeVfs::From(sqlite3_vfs_find("blaze")) == nullptr) {
+    int rc = vfs::BlazeVfs::Register("blaze", nullptr, false);
+    if (rc != SQLITE_OK) return rc;
+  }
+  // Registering the same auto-extension twice is a no-op in SQLite.
+  return sqlite3_auto_extension(reinterpret_cast<void (*)(void)>(&AutoInit));
+}
+
+int Init(sqlite3* db, char** pzErrMsg, const sqlite3_api_routines* pApi) {
+  int rc = InitProcess(pApi);
+  if (rc != SQLITE_OK) {
+    *pzErrMsg = sqlite3_mprintf("blaze: %s", vfs::LastError().c_str());
+    return rc;
+  }
+  rc = AddSqlSurface(db);
+  if (rc != SQLITE_OK) {
+    *pzErrMsg = sqlite3_mprintf("blaze: cannot add its SQL functions");
+    return rc;
+  }
+  return SQLITE_OK_LOAD_PERMANENTLY;
+}
+
+}  // namespace
+}  // namespace blaze::ext
+
+extern "C" BLAZE_API int blaze_init(void) noexcept {
+  return blaze::vfs::Guard(SQLITE_NOMEM, SQLITE_ERROR, [] { return blaze::ext::InitProcess(nullptr); });
+}
+
+extern "C" BLAZE_API int sqlite3_blaze_init(sqlite3* db, char** pzErrMsg,
+                                            const sqlite3_api_routines* pApi) noexcept {
+  return blaze::vfs::Guard(SQLITE_NOMEM, SQLITE_ERROR,
+                           [&] { return blaze::ext::Init(db, pzErrMsg, pApi); });
+}

@@ -1,0 +1,69 @@
+// tests/unit/options_test.cc: the blaze_* URI parameter parser.
+#include <catch2/catch.hpp>
+
+#include "vfs/options.h"
+
+using blaze::Code;
+using blaze::compress::CodecId;
+using blaze::vfs::ParseStoreOptions;
+using blaze::vfs::UriParam;
+
+namespace {
+blaze::Result<blaze::vfs::StoreOptions> Parse(std::initializer_list<UriParam> params) {
+  return ParseStoreOptions(std::span<const UriParam>(params.begin(), params.size()));
+}
+}  // namespace
+
+TEST_CASE("no blaze parameters give the defaults", "[options]") {
+  auto r = Parse({{"vfs", "blaze"}, {"cache", "shared"}});
+  REQUIRE(r.ok());
+  CHECK(r.value().codec.id == CodecId::kLz4);
+  CHECK(r.value().codec.level == 1);
+}
+
+TEST_CASE("codec and level are read and combined", "[options]") {
+  auto r = Parse({{"blaze_codec", "lz4hc"}});
+  REQUIRE(r.ok());
+  CHECK(r.value().codec.id == CodecId::kLz4hc);
+  CHECK(r.value().codec.level == 9);
+
+  r = Parse({{"blaze_level", "12"}, {"blaze_codec", "lz4hc"}});
+  REQUIRE(r.ok());
+  CHECK(r.value().codec.level == 12);
+
+  r = Parse({{"blaze_codec", "none"}});
+  REQUIRE(r.ok());
+  CHECK(r.value().codec.id == CodecId::kNone);
+}
+
+TEST_CASE("bad parameters fail with a message naming them", "[options]") {
+  struct Case {
+    std::initializer_list<UriParam> params;
+    const char* must_name;
+  };
+  const Case cases[] = {
+      {{{"blaze_bogus", "1"}}, "blaze_bogus"},
+      {{{"blaze_codec", "zstd"}}, "blaze_codec"},
+      {{{"blaze_codec", ""}}, "blaze_codec"},
+      {{{"blaze_level", "abc"}}, "blaze_level"},
+      {{{"blaze_level", "3x"}}, "blaze_level"},
+      {{{"blaze_level", ""}}, "blaze_level"},
+      {{{"blaze_codec", "lz4hc"}, {"blaze_level", "13"}}, "blaze_level"},
+      {{{"blaze_codec", "lz4"}, {"blaze_level", "0"}}, "blaze_level"},
+      {{{"blaze_codec", "lz4"}, {"blaze_codec", "lz4"}}, "blaze_codec"},
+  };
+  for (const Case& c : cases) {
+    auto r = Parse(c.params);
+    INFO(c.must_name);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Code::kInvalidArgument);
+    CHECK_THAT(r.status().message(), Catch::Contains(c.must_name));
+  }
+}
+
+TEST_CASE("the unknown-parameter message lists the known ones", "[options]") {
+  auto r = Parse({{"blaze_cache", "1"}});
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.status().message(), Catch::Contains("blaze_codec"));
+  CHECK_THAT(r.status().message(), Catch::Contains("blaze_level"));
+}

@@ -1,0 +1,94 @@
+// vfs/options.cc: the table of blaze_* URI parameters and their parser.
+#include "vfs/options.h"
+
+#include <array>
+#include <charconv>
+#include <optional>
+
+namespace blaze::vfs {
+namespace {
+
+constexpr std::string_view kPrefix = "blaze_";
+
+// Values seen on one URI before they are combined into StoreOptions.
+struct Given {
+  std::optional<compress::CodecId> codec;
+  std::optional<int> level;
+};
+
+Status BadValue(std::string_view key, std::string_view value, std::string_view expected) {
+  return Status(Code::kInvalidArgument, "bad value '" + std::string(value) +
+                                            "' for URI parameter " + std::string(key) +
+                                            ": expected " + std::string(expected));
+}
+
+std::optional<int> ParseInt(std::string_view s) {
+  int v = 0;
+  const char* end = s.data() + s.size();
+  auto [ptr, ec] = std::from_chars(s.data(), end, v);
+  if (s.empty() || ec != std::errc() || ptr != end) return std::nullopt;
+  return v;
+}
+
+struct ParamDef {
+  std::string_view key;
+  Status (*parse)(std::string_view key, std::string_view value, Given& given);
+};
+
+constexpr std::array<ParamDef, 2> kParams = {{
+    {"blaze_codec",
+     [](std::string_view key, std::string_view value, Given& given) {
+       given.codec = compress::CodecFromName(value);
+       return given.codec ? Status::Ok() : BadValue(key, value, "none, lz4 or lz4hc");
+     }},
+    {"blaze_level",
+     [](std::string_view key, std::string_view value, Given& given) {
+       given.level = ParseInt(value);
+       return given.level ? Status::Ok() : BadValue(key, value, "an integer");
+     }},
+}};
+
+}  // namespace
+
+std::string KnownParameterList() {
+  std::string out;
+  for (const ParamDef& p : kParams) {
+    if (!out.empty()) out += ", ";
+    out += p.key;
+  }
+  return out;
+}
+
+Result<StoreOptions> ParseStoreOptions(std::span<const UriParam> params) {
+  Given given;
+  std::array<bool, kParams.size()> seen{};
+  for (const UriParam& param : params) {
+    if (!param.key.starts_with(kPrefix)) continue;
+    size_t i = 0;
+    while (i < kParams.size() && kParams[i].key != param.key) ++i;
+    if (i == kParams.size()) {
+      return Status(Code::kInvalidArgument, "unknown URI parameter " + std::string(param.key) +
+                                                " (known: " + KnownParameterList() + ")");
+    }
+    if (seen[i]) {
+      return Status(Code::kInvalidArgument,
+                    "URI parameter " + std::string(param.key) + " given twice");
+    }
+    seen[i] = true;
+    if (Status s = kParams[i].parse(param.key, param.value, given); !s.ok()) return s;
+  }
+
+  StoreOptions options;
+  if (given.codec) {
+    options.codec = {*given.codec, compress::DefaultLevel(*given.codec)};
+  }
+  if (given.level) options.codec.level = *given.level;
+  if (Status s = compress::ValidateSpec(options.codec); !s.ok()) {
+    return Status(Code::kInvalidArgument,
+                  "bad value '" + std::to_string(options.codec.level) +
+                      "' for URI parameter blaze_level: " + s.message());
+  }
+  return options;
+}
+
+}  // namespace blaze::vfs

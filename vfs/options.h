@@ -1,0 +1,35 @@
+// vfs/options.h: the URI parameters of a store file, parsed and validated in one place.
+//
+// Every parameter Blaze reads is named blaze_*; the table in options.cc lists them with
+// their type and range, and docs/uri-parameters.md documents them. An unknown blaze_*
+// parameter, a parameter given twice, or a bad value fails the open with a message
+// that names the parameter. Parameters without the blaze_ prefix belong to SQLite or
+// to other VFSes and are ignored here.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "compress/codec.h"
+
+namespace blaze::vfs {
+
+struct StoreOptions {
+  compress::CodecSpec codec{compress::CodecId::kLz4, 1};
+};
+
+struct UriParam {
+  std::string_view key;
+  std::string_view value;
+};
+
+// Builds options from the parameters of one database URI, in the order given.
+// On failure the Status is kInvalidArgument and its message names the parameter.
+Result<StoreOptions> ParseStoreOptions(std::span<const UriParam> params);
+
+// The blaze_* keys this build knows, comma separated (for error messages and docs).
+std::string KnownParameterList();
+
+}  // namespace blaze::vfs

@@ -1,0 +1,96 @@
+// vfs/stats.h: exact I/O counters of store files, and the registry that lists them.
+//
+// Every open main-database file of a Blaze VFS (a "store file") owns one FileStats,
+// registered here for its lifetime. Counters are relaxed atomics: each is exact, but a
+// snapshot taken while I/O runs is not a single instant across counters.
+// The process total is every closed file's final counts plus every open file's current
+// counts, so it never goes backwards when a file closes.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace blaze::vfs {
+
+// Append only: the order is the column order of blaze_stats.
+enum class Counter : int {
+  kReads,         // xRead calls
+  kBytesRead,     // bytes SQLite asked xRead for
+  kWrites,        // xWrite calls
+  kBytesWritten,  // bytes SQLite handed to xWrite
+  kSyncs,         // xSync calls
+  kTruncates,     // xTruncate calls
+  kLocks,         // xLock calls that took the lock
+  kFetches,       // xFetch calls that returned a page pointer
+  kCount
+};
+
+inline constexpr int kCounterCount = static_cast<int>(Counter::kCount);
+
+inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
+    "reads", "bytes_read", "writes", "bytes_written",
+    "syncs", "truncates",  "locks",  "fetches",
+};
+
+using CounterValues = std::array<uint64_t, kCounterCount>;
+
+class FileStats {
+ public:
+  FileStats(std::string vfs_name, std::string path)
+      : vfs_name_(std::move(vfs_name)), path_(std::move(path)) {}
+  FileStats(const FileStats&) = delete;
+  FileStats& operator=(const FileStats&) = delete;
+
+  void Add(Counter c, uint64_t n = 1) {
+    counters_[static_cast<int>(c)].fetch_add(n, std::memory_order_relaxed);
+  }
+  uint64_t Get(Counter c) const {
+    return counters_[static_cast<int>(c)].load(std::memory_order_relaxed);
+  }
+  CounterValues Values() const;
+
+  const std::string& vfs_name() const { return vfs_name_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  const std::string vfs_name_;
+  const std::string path_;
+  std::array<std::atomic<uint64_t>, kCounterCount> counters_{};
+};
+
+// One row of a snapshot. The total row has is_total set and empty names.
+struct StatsRow {
+  bool is_total = false;
+  std::string vfs_name;
+  std::string path;
+  CounterValues values{};
+};
+
+// Process-wide list of open store files. Thread-safe.
+class StatsRegistry {
+ public:
+  static StatsRegistry& Instance();
+
+  // Registers a new file's counters; the caller keeps the returned object and passes
+  // it to Unregister when the file closes.
+  std::shared_ptr<FileStats> Register(std::string vfs_name, std::string path);
+  void Unregister(const std::shared_ptr<FileStats>& stats);
+
+  // One row per open store file, in the order they were opened, then the total row.
+  std::vector<StatsRow> Snapshot() const;
+
+ private:
+  StatsRegistry() = default;
+
+  mutable std::mutex mu_;
+  std::vector<std::shared_ptr<FileStats>> open_;  // guarded by mu_
+  CounterValues closed_{};                         // guarded by mu_: sum of closed files
+};
+
+}  // namespace blaze::vfs
