@@ -1,0 +1,184 @@
+// compress/codec.cc: the page codecs over liblz4, and the checks on everything they decode.
+#include "compress/codec.h"
+
+#include <lz4.h>
+#include <lz4hc.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+
+namespace blaze::compress {
+namespace {
+
+// Our documented limits must agree with the liblz4 we build against.
+static_assert(kLz4hcLevelMax == LZ4HC_CLEVEL_MAX);
+static_assert(kLz4hcLevelDefault == LZ4HC_CLEVEL_DEFAULT);
+static_assert(kMaxPageSize == LZ4_MAX_INPUT_SIZE);
+// Every size below kMaxPageSize fits lz4's int parameters.
+static_assert(kMaxPageSize <= static_cast<size_t>(INT32_MAX));
+// The on-disk ids. Changing one of these breaks every existing database.
+static_assert(static_cast<uint8_t>(CodecId::kNone) == 0);
+static_assert(static_cast<uint8_t>(CodecId::kLz4) == 1);
+static_assert(static_cast<uint8_t>(CodecId::kLz4hc) == 2);
+
+struct FreeDeleter {
+  void operator()(void* p) const noexcept { std::free(p); }
+};
+using StatePtr = std::unique_ptr<void, FreeDeleter>;
+
+// Returns this thread's compression state for `id` (kLz4 or kLz4hc), allocating it on
+// the thread's first call; nullptr if that allocation fails (a later call retries).
+// malloc's alignment satisfies lz4's 8-byte requirement. lz4 re-initializes the state
+// at the start of every block, so nothing carries over from one page to the next.
+void* ThreadState(CodecId id) {
+  thread_local StatePtr lz4_state;
+  thread_local StatePtr lz4hc_state;
+  StatePtr& state = id == CodecId::kLz4hc ? lz4hc_state : lz4_state;
+  if (!state) {
+    const int size = id == CodecId::kLz4hc ? LZ4_sizeofStateHC() : LZ4_sizeofState();
+    state.reset(std::malloc(static_cast<size_t>(size)));
+  }
+  return state.get();
+}
+
+Status OutOfRange(CodecId id, int level, int min, int max) {
+  return Status(Code::kInvalidArgument,
+                std::string(CodecName(id)) + " level " + std::to_string(level) +
+                    " is out of range " + std::to_string(min) + ".." + std::to_string(max));
+}
+
+Status Corrupt(CodecId codec, std::string what) {
+  return Status(Code::kCorrupt, std::string(CodecName(codec)) + " page: " + what);
+}
+
+Encoded StoreRaw(std::span<const std::byte> src, std::span<std::byte> dst) {
+  if (!src.empty()) std::memcpy(dst.data(), src.data(), src.size());
+  return Encoded{CodecId::kNone, src.size()};
+}
+
+}  // namespace
+
+std::optional<CodecId> CodecFromName(std::string_view name) {
+  if (name == "none") return CodecId::kNone;
+  if (name == "lz4") return CodecId::kLz4;
+  if (name == "lz4hc") return CodecId::kLz4hc;
+  return std::nullopt;
+}
+
+std::string_view CodecName(CodecId id) {
+  switch (id) {
+    case CodecId::kNone: return "none";
+    case CodecId::kLz4: return "lz4";
+    case CodecId::kLz4hc: return "lz4hc";
+  }
+  return "unknown";
+}
+
+int DefaultLevel(CodecId id) {
+  switch (id) {
+    case CodecId::kNone: return 0;
+    case CodecId::kLz4: return kLz4LevelDefault;
+    case CodecId::kLz4hc: return kLz4hcLevelDefault;
+  }
+  return 0;
+}
+
+Status ValidateSpec(CodecSpec spec) {
+  switch (spec.id) {
+    case CodecId::kNone:
+      return Status::Ok();
+    case CodecId::kLz4:
+      if (spec.level < kLz4LevelMin || spec.level > kLz4LevelMax) {
+        return OutOfRange(spec.id, spec.level, kLz4LevelMin, kLz4LevelMax);
+      }
+      return Status::Ok();
+    case CodecId::kLz4hc:
+      if (spec.level < kLz4hcLevelMin || spec.level > kLz4hcLevelMax) {
+        return OutOfRange(spec.id, spec.level, kLz4hcLevelMin, kLz4hcLevelMax);
+      }
+      return Status::Ok();
+  }
+  return Status(Code::kInvalidArgument,
+                "codec id " + std::to_string(static_cast<unsigned>(spec.id)) +
+                    " is unknown: expected 0 (none), 1 (lz4) or 2 (lz4hc)");
+}
+
+Result<Encoded> EncodePage(CodecSpec spec, std::span<const std::byte> src,
+                           std::span<std::byte> dst) {
+  if (Status s = ValidateSpec(spec); !s.ok()) return s;
+  if (src.size() > kMaxPageSize) {
+    return Status(Code::kInvalidArgument, "page of " + std::to_string(src.size()) +
+                                              " bytes exceeds the maximum of " +
+                                              std::to_string(kMaxPageSize));
+  }
+  if (dst.size() < MaxEncodedSize(src.size())) {
+    return Status(Code::kInvalidArgument,
+                  "destination of " + std::to_string(dst.size()) + " bytes is smaller than " +
+                      std::to_string(MaxEncodedSize(src.size())) + " for a page of " +
+                      std::to_string(src.size()));
+  }
+  // A compressed page must save at least one byte, so the compressor gets one byte less
+  // than the page: lz4 gives up (returns 0) as soon as the output would reach the page
+  // size, which also bounds the work wasted on incompressible pages.
+  if (spec.id == CodecId::kNone || src.size() < 2) return StoreRaw(src, dst);
+  void* state = ThreadState(spec.id);
+  if (state == nullptr) {
+    return Status(Code::kNoMemory,
+                  "cannot allocate the " + std::string(CodecName(spec.id)) + " state");
+  }
+  const auto* in = reinterpret_cast<const char*>(src.data());
+  auto* out = reinterpret_cast<char*>(dst.data());
+  const int in_size = static_cast<int>(src.size());
+  const int capacity = in_size - 1;
+  const int n = spec.id == CodecId::kLz4hc
+                    ? LZ4_compress_HC_extStateHC(state, in, out, in_size, capacity, spec.level)
+                    : LZ4_compress_fast_extState(state, in, out, in_size, capacity, spec.level);
+  if (n <= 0) return StoreRaw(src, dst);
+  return Encoded{spec.id, static_cast<size_t>(n)};
+}
+
+Status DecodePage(CodecId codec, std::span<const std::byte> src, std::span<std::byte> dst) {
+  switch (codec) {
+    case CodecId::kNone:
+      if (src.size() != dst.size()) {
+        return Corrupt(codec, "stored " + std::to_string(src.size()) +
+                                  " bytes, expected exactly " + std::to_string(dst.size()));
+      }
+      if (!src.empty()) std::memcpy(dst.data(), src.data(), src.size());
+      return Status::Ok();
+    case CodecId::kLz4:
+    case CodecId::kLz4hc:
+      break;
+    default:
+      return Status(Code::kCorrupt, "page has unknown codec id " +
+                                        std::to_string(static_cast<unsigned>(codec)));
+  }
+  if (src.size() > kMaxPageSize || dst.size() > kMaxPageSize) {
+    return Corrupt(codec, "size " + std::to_string(std::max(src.size(), dst.size())) +
+                              " exceeds the maximum of " + std::to_string(kMaxPageSize));
+  }
+  // A page stored compressed is never empty and never decodes to nothing (EncodePage
+  // stores those raw); rejecting them here also keeps null pointers away from lz4.
+  if (src.empty() || dst.empty()) {
+    return Corrupt(codec, "stored " + std::to_string(src.size()) + " bytes for a page of " +
+                              std::to_string(dst.size()));
+  }
+  const int n = LZ4_decompress_safe(reinterpret_cast<const char*>(src.data()),
+                                    reinterpret_cast<char*>(dst.data()),
+                                    static_cast<int>(src.size()), static_cast<int>(dst.size()));
+  if (n < 0) {
+    return Corrupt(codec, "malformed block of " + std::to_string(src.size()) +
+                              " bytes (for a page of " + std::to_string(dst.size()) + ")");
+  }
+  if (static_cast<size_t>(n) != dst.size()) {
+    return Corrupt(codec, "block of " + std::to_string(src.size()) + " bytes decodes to " +
+                              std::to_string(n) + " bytes, expected " +
+                              std::to_string(dst.size()));
+  }
+  return Status::Ok();
+}
+
+}  // namespace blaze::compress
