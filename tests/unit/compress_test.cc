@@ -1,4 +1,4 @@
-// tests/compress_test.cc: unit tests of compress/codec.h: round trips, specs, hostile input.
+// tests/unit/compress_test.cc: unit tests of compress/codec.h: round trips, specs, hostile input.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
