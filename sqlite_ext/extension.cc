@@ -26,7 +26,8 @@ void VersionFunc(sqlite3_context* ctx, int, sqlite3_value**) noexcept {
 }
 
 void LastErrorFunc(sqlite3_context* ctx, int, sqlite3_value**) noexcept {
-  sqlite3_result_text(ctx, blaze_last_error(), -1, SQLITE_TRANSIENT);
+  const std::string& message = vfs::LastError();
+  sqlite3_result_text(ctx, message.c_str(), static_cast<int>(message.size()), SQLITE_TRANSIENT);
 }
 
 // Adds blaze_stats, blaze_version() and blaze_last_error() to db.
@@ -60,7 +61,7 @@ int InitProcess(const sqlite3_api_routines* pApi) {
   static std::mutex mu;
   std::lock_guard lock(mu);
   if (pApi != nullptr) SetSqliteApi(pApi);
-  if (!SqliteApiReady()) {
+  if (!SqliteApiComplete()) {
     vfs::ReportError(SQLITE_MISUSE, "blaze.so was not loaded by sqlite3_load_extension()");
     return SQLITE_MISUSE;
   }
@@ -70,7 +71,9 @@ int InitProcess(const sqlite3_api_routines* pApi) {
     if (rc != SQLITE_OK) return rc;
   }
   // Registering the same auto-extension twice is a no-op in SQLite.
-  return sqlite3_auto_extension(reinterpret_cast<void (*)(void)>(&AutoInit));
+  int rc = sqlite3_auto_extension(reinterpret_cast<void (*)(void)>(&AutoInit));
+  if (rc != SQLITE_OK) vfs::ReportError(rc, "cannot register the auto-extension");
+  return rc;
 }
 
 int Init(sqlite3* db, char** pzErrMsg, const sqlite3_api_routines* pApi) {

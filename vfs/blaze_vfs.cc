@@ -112,7 +112,7 @@ BlazeVfs::BlazeVfs(std::string name, sqlite3_vfs* base)
       XRandomness,                      // xRandomness
       XSleep,                           // xSleep
       XCurrentTime,                     // xCurrentTime
-      XGetLastError,                    // xGetLastError
+      base->xGetLastError ? XGetLastError : nullptr,                         // xGetLastError
       version >= 2 && base->xCurrentTimeInt64 ? XCurrentTimeInt64 : nullptr,  // xCurrentTimeInt64
       version >= 3 && base->xSetSystemCall ? XSetSystemCall : nullptr,        // xSetSystemCall
       version >= 3 && base->xGetSystemCall ? XGetSystemCall : nullptr,        // xGetSystemCall
@@ -130,25 +130,34 @@ BlazeVfs* BlazeVfs::From(sqlite3_vfs* vfs) {
 }
 
 int BlazeVfs::Register(const char* zName, const char* zBase, bool make_default) {
-  if (!SqliteApiReady()) {
+  if (!EnsureSqliteApi()) {
     return Fail(SQLITE_MISUSE,
-                "blaze_vfs_register: blaze.so was not initialised; load it once with "
-                "sqlite3_load_extension() first");
+                "blaze_vfs_register: cannot find SQLite in this process; load blaze.so "
+                "once with sqlite3_load_extension() first");
   }
   if (zName == nullptr || zName[0] == '\0') {
     return Fail(SQLITE_MISUSE, "blaze_vfs_register: the VFS needs a name");
   }
   std::lock_guard lock(RegistryMutex());
+  auto& all = Instances();
+  auto blaze_of = [&](sqlite3_vfs* vfs) -> BlazeVfs* {
+    auto it = std::find_if(all.begin(), all.end(),
+                           [&](BlazeVfs* b) { return b->sqlite_vfs() == vfs; });
+    return it == all.end() ? nullptr : *it;
+  };
   sqlite3_vfs* base = sqlite3_vfs_find(zBase);
   if (base == nullptr) {
     return Fail(SQLITE_ERROR, std::string("blaze_vfs_register: no VFS named ") +
                                   (zBase ? zBase : "(default)") + " to stack on");
   }
+  // "The default VFS" means the one below Blaze when the default is a Blaze VFS: a
+  // second Blaze over the first would compress twice.
+  if (zBase == nullptr) {
+    if (BlazeVfs* b = blaze_of(base)) base = b->base();
+  }
   if (sqlite3_vfs* existing = sqlite3_vfs_find(zName)) {
-    auto& all = Instances();
-    auto it = std::find_if(all.begin(), all.end(),
-                           [&](BlazeVfs* b) { return b->sqlite_vfs() == existing; });
-    if (it == all.end() || (*it)->base() != base) {
+    BlazeVfs* same = blaze_of(existing);
+    if (same == nullptr || same->base() != base) {
       return Fail(SQLITE_ERROR, std::string("blaze_vfs_register: a different VFS named ") +
                                     zName + " is already registered");
     }
