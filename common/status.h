@@ -2,8 +2,8 @@
 //
 // Inside the library errors are values, never exceptions: a function that can fail
 // returns Status (or Result<T>), both [[nodiscard]]. Only the vfs/ and sqlite_ext/
-// layers know SQLite; they map a Code to an SQLite result code at the C boundary
-// (see vfs/sqlite_codes.h). The message is for sqlite3_log() and error strings; it is
+// layers know SQLite; they map a Code to an SQLite result code at the C boundary.
+// The message is for sqlite3_log() and error strings; it is
 // built only on the failure path, so a successful call allocates nothing.
 #pragma once
 

@@ -5,6 +5,7 @@
 #include "sqlite_ext/stats_table.h"
 
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "vfs/guard.h"
@@ -37,6 +38,7 @@ struct Cursor {
   size_t at = 0;
 };
 
+static_assert(std::is_standard_layout_v<Cursor>, "SQLite sees a Cursor as its first member");
 Cursor* C(sqlite3_vtab_cursor* cur) { return reinterpret_cast<Cursor*>(cur); }
 
 int XConnect(sqlite3* db, void*, int, const char* const*, sqlite3_vtab** ppVtab,

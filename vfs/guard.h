@@ -1,9 +1,10 @@
 // vfs/guard.h: keeps C++ exceptions from crossing into SQLite.
 //
-// Every function SQLite calls is noexcept and runs its body through Guard: an escaping
-// std::bad_alloc becomes the given out-of-memory code, anything else the given error
-// code. Blaze code reports errors as values; this is the backstop for the standard
-// library's allocations.
+// Every function SQLite calls is noexcept. Those whose body can throw (it allocates,
+// or may in later versions) run it through Guard: an escaping std::bad_alloc becomes
+// the given out-of-memory code, anything else the given error code. Blaze code reports
+// errors as values; this is the backstop for the standard library's allocations. Pure
+// forwarders that cannot throw (xSectorSize, the VFS-level methods) skip it.
 #pragma once
 
 #include <new>

@@ -1,7 +1,9 @@
 // vfs/options.cc: the table of blaze_* URI parameters and their parser.
 #include "vfs/options.h"
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <optional>
 
@@ -63,12 +65,19 @@ Result<StoreOptions> ParseStoreOptions(std::span<const UriParam> params) {
   Given given;
   std::array<bool, kParams.size()> seen{};
   for (const UriParam& param : params) {
-    if (!param.key.starts_with(kPrefix)) continue;
+    // URI keys are case-sensitive; a key that only differs in case from blaze_* is a
+    // mistake to report, not someone else's parameter to skip.
+    if (param.key.size() < kPrefix.size() ||
+        !std::equal(kPrefix.begin(), kPrefix.end(), param.key.begin(),
+                    [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); })) {
+      continue;
+    }
     size_t i = 0;
     while (i < kParams.size() && kParams[i].key != param.key) ++i;
     if (i == kParams.size()) {
       return Status(Code::kInvalidArgument, "unknown URI parameter " + std::string(param.key) +
-                                                " (known: " + KnownParameterList() + ")");
+                                                " (known, in lower case: " +
+                                                KnownParameterList() + ")");
     }
     if (seen[i]) {
       return Status(Code::kInvalidArgument,

@@ -3,8 +3,9 @@
 // Every parameter Blaze reads is named blaze_*; the table in options.cc lists them with
 // their type and range, and docs/uri-parameters.md documents them. An unknown blaze_*
 // parameter, a parameter given twice, or a bad value fails the open with a message
-// that names the parameter. Parameters without the blaze_ prefix belong to SQLite or
-// to other VFSes and are ignored here.
+// that names the parameter. So does a key that is blaze_* in another case
+// (Blaze_Codec): URI keys are case-sensitive, and a silently ignored setting is worse
+// than an error. Other parameters belong to SQLite or other VFSes and are ignored here.
 #pragma once
 
 #include <span>

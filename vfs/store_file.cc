@@ -2,6 +2,7 @@
 #include "vfs/store_file.h"
 
 #include <new>
+#include <type_traits>
 #include <vector>
 
 #include "vfs/blaze_vfs.h"
@@ -26,6 +27,9 @@ std::vector<UriParam> UriParams(const char* zName) {
 }
 
 }  // namespace
+
+// SQLite sees a StoreFile as a sqlite3_file: From() casts between the two.
+static_assert(std::is_standard_layout_v<StoreFile>);
 
 int StoreFile::OsFileSize(const sqlite3_vfs* base) {
   return RoundUp8(static_cast<int>(sizeof(StoreFile))) + base->szOsFile;

@@ -48,7 +48,7 @@ TEST_CASE("PRAGMA mmap_size makes SQLite read the store through xFetch", "[sql][
       Exec(db.get(), std::string("PRAGMA journal_mode=") + mode);
       Exec(db.get(), "PRAGMA mmap_size=67108864");
       RunCrudWorkload(db.get(), kRows);
-      Exec(db.get(), "PRAGMA wal_checkpoint(TRUNCATE)");
+      db.reset();  // from here on, only the reader's figures are in blaze_stats
       DbPtr reader = Open("file:" + path + "?vfs=blaze");
       Exec(reader.get(), "PRAGMA mmap_size=67108864");
       CHECK(CrudDigest(reader.get()) == ExpectedCrudDigest(kRows));
@@ -146,15 +146,24 @@ TEST_CASE("blaze_vfs_register refuses what it cannot do, and says why", "[sql][r
 
 TEST_CASE("blaze_vfs_register can make the new VFS the default", "[sql][register]") {
   InitBlaze();
-  sqlite3_vfs* before = sqlite3_vfs_find(nullptr);
+  struct RestoreDefault {
+    sqlite3_vfs* vfs = sqlite3_vfs_find(nullptr);
+    ~RestoreDefault() { sqlite3_vfs_register(vfs, 1); }
+  } restore;
+  REQUIRE(std::string(restore.vfs->zName) == "unix");
   REQUIRE(blaze_vfs_register("blaze-default", nullptr, 1) == SQLITE_OK);
   CHECK(std::string(sqlite3_vfs_find(nullptr)->zName) == "blaze-default");
+  // Again, with the new default now a Blaze VFS: same pair, still fine.
+  CHECK(blaze_vfs_register("blaze-default", nullptr, 1) == SQLITE_OK);
+  // A NULL base means the VFS below the default Blaze, never Blaze over Blaze.
+  REQUIRE(blaze_vfs_register("blaze-second", nullptr, 0) == SQLITE_OK);
   TempDir dir;
   {
     DbPtr db = Open(dir.Path("d.db"));  // no vfs= in the name
-    CHECK(VfsName(db.get()).starts_with("blaze-default/"));
+    CHECK(VfsName(db.get()) == "blaze-default/unix");
+    DbPtr second = Open("file:" + dir.Path("s.db") + "?vfs=blaze-second");
+    CHECK(VfsName(second.get()) == "blaze-second/unix");
   }
-  sqlite3_vfs_register(before, 1);  // restore for the other tests
 }
 
 TEST_CASE("a bad blaze_* URI parameter fails the open and names it", "[sql][uri]") {

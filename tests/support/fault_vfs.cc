@@ -15,6 +15,9 @@ struct State {
   std::atomic<int> error{SQLITE_IOERR};
   std::array<std::atomic<int64_t>, static_cast<int>(FaultOp::kCount)> calls{};
   std::atomic<int64_t> injected{0};
+  std::atomic<bool> open_fails_with_methods{false};
+  std::atomic<int64_t> opens{0};
+  std::atomic<int64_t> closes{0};
 };
 State state;
 
@@ -38,7 +41,11 @@ sqlite3_file* Real(sqlite3_file* f) { return reinterpret_cast<FaultFile*>(f)->re
 const sqlite3_io_methods* RealM(sqlite3_file* f) { return Real(f)->pMethods; }
 sqlite3_vfs* RealVfs(sqlite3_vfs* v) { return static_cast<sqlite3_vfs*>(v->pAppData); }
 
-int Close(sqlite3_file* f) { return RealM(f)->xClose(Real(f)); }
+int Close(sqlite3_file* f) {
+  ++state.closes;
+  // A file whose open failed on purpose has no real file behind it.
+  return RealM(f) ? RealM(f)->xClose(Real(f)) : SQLITE_OK;
+}
 int Read(sqlite3_file* f, void* p, int n, sqlite3_int64 o) {
   if (int rc = Hit(FaultOp::kRead)) return rc;
   return RealM(f)->xRead(Real(f), p, n, o);
@@ -64,13 +71,17 @@ int Lock(sqlite3_file* f, int l) {
   return RealM(f)->xLock(Real(f), l);
 }
 int Unlock(sqlite3_file* f, int l) { return RealM(f)->xUnlock(Real(f), l); }
-int CheckReserved(sqlite3_file* f, int* r) { return RealM(f)->xCheckReservedLock(Real(f), r); }
+int CheckReserved(sqlite3_file* f, int* r) {
+  if (int rc = Hit(FaultOp::kCheckReservedLock)) return rc;
+  return RealM(f)->xCheckReservedLock(Real(f), r);
+}
 int FileControl(sqlite3_file* f, int op, void* a) {
   return RealM(f)->xFileControl(Real(f), op, a);
 }
 int SectorSize(sqlite3_file* f) { return RealM(f)->xSectorSize(Real(f)); }
 int DeviceChar(sqlite3_file* f) { return RealM(f)->xDeviceCharacteristics(Real(f)); }
 int ShmMap(sqlite3_file* f, int i, int s, int w, void volatile** pp) {
+  if (int rc = Hit(FaultOp::kShmMap)) return rc;
   return RealM(f)->xShmMap(Real(f), i, s, w, pp);
 }
 int ShmLock(sqlite3_file* f, int o, int n, int fl) {
@@ -79,6 +90,10 @@ int ShmLock(sqlite3_file* f, int o, int n, int fl) {
 void ShmBarrier(sqlite3_file* f) { RealM(f)->xShmBarrier(Real(f)); }
 int ShmUnmap(sqlite3_file* f, int d) { return RealM(f)->xShmUnmap(Real(f), d); }
 int Fetch(sqlite3_file* f, sqlite3_int64 o, int n, void** pp) {
+  if (int rc = Hit(FaultOp::kFetch)) {
+    *pp = nullptr;
+    return rc;
+  }
   return RealM(f)->xFetch(Real(f), o, n, pp);
 }
 int Unfetch(sqlite3_file* f, sqlite3_int64 o, void* p) {
@@ -93,15 +108,22 @@ const sqlite3_io_methods kMethods = {
 
 int Open(sqlite3_vfs* v, sqlite3_filename name, sqlite3_file* f, int flags, int* out) {
   f->pMethods = nullptr;
-  if (int rc = Hit(FaultOp::kOpen)) return rc;
   sqlite3_file* real = reinterpret_cast<FaultFile*>(f)->real();
   real->pMethods = nullptr;
+  if (int rc = Hit(FaultOp::kOpen)) {
+    if (state.open_fails_with_methods) {
+      ++state.opens;
+      f->pMethods = &kMethods;
+    }
+    return rc;
+  }
   int rc = RealVfs(v)->xOpen(RealVfs(v), name, real, flags, out);
   if (rc != SQLITE_OK) {
     if (real->pMethods) real->pMethods->xClose(real);
     return rc;
   }
   // The real file's method version bounds ours: the unix VFS gives 3.
+  ++state.opens;
   f->pMethods = &kMethods;
   return SQLITE_OK;
 }
@@ -110,6 +132,7 @@ int Delete(sqlite3_vfs* v, const char* name, int sync) {
   return RealVfs(v)->xDelete(RealVfs(v), name, sync);
 }
 int Access(sqlite3_vfs* v, const char* n, int f, int* r) {
+  if (int rc = Hit(FaultOp::kAccess)) return rc;
   return RealVfs(v)->xAccess(RealVfs(v), n, f, r);
 }
 int FullPathname(sqlite3_vfs* v, const char* n, int no, char* o) {
@@ -135,7 +158,8 @@ int CurrentTimeInt64(sqlite3_vfs* v, sqlite3_int64* t) {
 
 std::string_view FaultOpName(FaultOp op) {
   constexpr std::array<std::string_view, static_cast<int>(FaultOp::kCount)> names = {
-      "open", "read", "write", "sync", "truncate", "filesize", "lock", "delete"};
+      "open",   "read",          "write",  "sync",  "truncate", "filesize",
+      "lock",   "delete",        "access", "checkreservedlock", "shmmap", "fetch"};
   return names[static_cast<int>(op)];
 }
 
@@ -174,6 +198,9 @@ void FaultVfs::Arm(FaultPlan plan) {
   state.fail_at = 0;  // disarm while resetting
   for (auto& c : state.calls) c = 0;
   state.injected = 0;
+  state.opens = 0;
+  state.closes = 0;
+  state.open_fails_with_methods = plan.open_fails_with_methods;
   state.op = static_cast<int>(plan.op);
   state.error = plan.error;
   state.fail_at = plan.fail_at;
@@ -181,5 +208,7 @@ void FaultVfs::Arm(FaultPlan plan) {
 
 int64_t FaultVfs::Calls(FaultOp op) { return state.calls[static_cast<int>(op)]; }
 int64_t FaultVfs::Injected() { return state.injected; }
+int64_t FaultVfs::Opens() { return state.opens; }
+int64_t FaultVfs::Closes() { return state.closes; }
 
 }  // namespace blaze::test

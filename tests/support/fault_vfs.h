@@ -14,7 +14,11 @@
 
 namespace blaze::test {
 
-enum class FaultOp { kOpen, kRead, kWrite, kSync, kTruncate, kFileSize, kLock, kDelete, kCount };
+enum class FaultOp {
+  kOpen, kRead, kWrite, kSync, kTruncate, kFileSize, kLock, kDelete,
+  kAccess, kCheckReservedLock, kShmMap, kFetch,
+  kCount
+};
 
 std::string_view FaultOpName(FaultOp op);
 
@@ -22,6 +26,9 @@ struct FaultPlan {
   FaultOp op = FaultOp::kWrite;
   int64_t fail_at = 0;  // 1-based call number to fail; 0: count only
   int error = SQLITE_IOERR;
+  // For kOpen: fail the way some VFSes do, with pMethods left set, so the caller must
+  // still call xClose.
+  bool open_fails_with_methods = false;
 };
 
 class FaultVfs {
@@ -34,6 +41,9 @@ class FaultVfs {
   static int64_t Calls(FaultOp op);
   // How many faults were injected since the last Arm (0 or 1).
   static int64_t Injected();
+  // Files opened and closed through this VFS since the last Arm.
+  static int64_t Opens();
+  static int64_t Closes();
 };
 
 }  // namespace blaze::test

@@ -51,6 +51,8 @@ TEST_CASE("bad parameters fail with a message naming them", "[options]") {
       {{{"blaze_codec", "lz4hc"}, {"blaze_level", "13"}}, "blaze_level"},
       {{{"blaze_codec", "lz4"}, {"blaze_level", "0"}}, "blaze_level"},
       {{{"blaze_codec", "lz4"}, {"blaze_codec", "lz4"}}, "blaze_codec"},
+      {{{"Blaze_codec", "lz4"}}, "Blaze_codec"},
+      {{{"BLAZE_LEVEL", "3"}}, "BLAZE_LEVEL"},
   };
   for (const Case& c : cases) {
     auto r = Parse(c.params);
