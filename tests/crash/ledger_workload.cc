@@ -3,6 +3,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <random>
 #include <sstream>
 
@@ -225,7 +226,9 @@ Verdict Verify(const Setup& setup, const Plan& plan, const Outcome& outcome) {
     if (rc != SQLITE_DONE) return fail("integrity_check: error " + std::to_string(rc));
   }
   if (integrity != std::vector<std::string>{"ok"}) {
-    v.problem = "integrity_check: " + (integrity.empty() ? std::string("no rows") : integrity[0]);
+    std::string first = integrity.empty() ? "no rows" : integrity[0];
+    std::replace(first.begin(), first.end(), '\n', ' ');
+    v.problem = "integrity_check: " + first.substr(0, 120);
     return v;
   }
 
