@@ -33,6 +33,7 @@ void StartCountingAllocs() {
   g_counting.store(true, std::memory_order_seq_cst);
 }
 void StopCountingAllocs() { g_counting.store(false, std::memory_order_seq_cst); }
+void ResumeCountingAllocs() { g_counting.store(true, std::memory_order_seq_cst); }
 uint64_t AllocCount() { return g_allocs.load(std::memory_order_relaxed); }
 
 }  // namespace blaze::bench

@@ -14,8 +14,9 @@
 
 namespace blaze::bench {
 
-void StartCountingAllocs();
+void StartCountingAllocs();  // resets the count to zero
 void StopCountingAllocs();
+void ResumeCountingAllocs();  // after a Stop, keeps the count
 uint64_t AllocCount();
 
 }  // namespace blaze::bench

@@ -44,15 +44,15 @@ MODES = {
         },
     },
     "full": {
-        "reps": 3,
+        "reps": 5,
         "rows": 400_000,
         "threads": 4,
         "speedtest1_size": 100,
         "speedtest1_reps": 3,
         "ops": {
             "bulk_load": 400_000,
-            "txn_delete_full": 1_000,
-            "txn_delete_normal": 1_000,
+            "txn_delete_full": 500,
+            "txn_delete_normal": 500,
             "txn_wal_full": 1_000,
             "txn_wal_normal": 20_000,
             "point_uniform": 500_000,
