@@ -1,0 +1,202 @@
+#!/usr/bin/python3
+"""bench/runner.py: runs every workload and speedtest1 on stock SQLite and on blaze.
+
+The measuring loop of the suite; bench/run calls it after building, and bench/report.py
+turns what it writes into docs/benchmarks.md. Each run is a fresh process (so peak RSS is
+per run) on a fresh copy of its data. Within each repetition the two VFSes run back to
+back on the same workload, and the order flips every repetition (stock first, then blaze
+first, ...), so a slow patch of the shared machine does not land on one side only.
+
+Writes into OUT/: meta.json (mode, sizes, load averages, commands) and results.jsonl (one
+line per run: a blaze_bench JSON line plus "rep", or a parsed speedtest1 run).
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+# Sizes per mode. rows: the table of the read workloads and of bulk_load; ops: operations
+# in each workload's measured phase (cold_scan: one scan per process, so the kernel's and
+# blaze's caches are both cold).
+MODES = {
+    "quick": {
+        "reps": 3,
+        "rows": 50_000,
+        "threads": 4,
+        "speedtest1_size": 25,
+        "speedtest1_reps": 1,
+        "ops": {
+            "bulk_load": 50_000,
+            "txn_delete_full": 100,
+            "txn_delete_normal": 100,
+            "txn_wal_full": 100,
+            "txn_wal_normal": 2_000,
+            "point_uniform": 100_000,
+            "point_zipf": 100_000,
+            "range_scan": 20_000,
+            "update_churn": 10_000,
+            "mixed_threads": 40_000,
+            "cold_scan": 1,
+        },
+    },
+    "full": {
+        "reps": 5,
+        "rows": 400_000,
+        "threads": 4,
+        "speedtest1_size": 100,
+        "speedtest1_reps": 3,
+        "ops": {
+            "bulk_load": 400_000,
+            "txn_delete_full": 500,
+            "txn_delete_normal": 500,
+            "txn_wal_full": 1_000,
+            "txn_wal_normal": 20_000,
+            "point_uniform": 500_000,
+            "point_zipf": 500_000,
+            "range_scan": 100_000,
+            "update_churn": 50_000,
+            "mixed_threads": 200_000,
+            "cold_scan": 1,
+        },
+    },
+}
+
+# Workloads that start from a copy of the prepared table; the others start empty.
+NEEDS_TABLE = {"point_uniform", "point_zipf", "range_scan", "update_churn",
+               "mixed_threads", "cold_scan"}
+VFSES = ("stock", "blaze")
+SPEEDTEST_LINE = re.compile(r"^\s*(\d+) - (.*?)\.*\s+(\d+\.\d+)s\s*$")
+SPEEDTEST_TOTAL = re.compile(r"^\s*TOTAL\.*\s+(\d+\.\d+)s\s*$")
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return [float(x) for x in f.read().split()[:3]]
+
+
+def fresh_dir(path, template=None):
+    shutil.rmtree(path, ignore_errors=True)
+    if template:
+        shutil.copytree(template, path)
+    else:
+        os.makedirs(path)
+
+
+def run_bench(args, workload, vfs, dir_, rows, ops, threads):
+    cmd = [args.bench, "--workload", workload, "--vfs", vfs, "--dir", dir_,
+           "--rows", str(rows), "--ops", str(ops), "--threads", str(threads)]
+    if vfs == "blaze":
+        cmd += ["--module", args.module]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_speedtest1(args, vfs, journal, size, dir_):
+    db = os.path.join(dir_, "speedtest1.db")
+    cmd = [args.speedtest1, "--size", str(size), "--journal", journal]
+    env = dict(os.environ)
+    env.pop("BLAZE_MODULE", None)
+    if vfs == "blaze":
+        cmd += ["--vfs", "blaze"]
+        env["BLAZE_MODULE"] = args.module
+    cmd.append(db)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}")
+    tests, total = [], None
+    for line in proc.stdout.splitlines():
+        if m := SPEEDTEST_LINE.match(line):
+            tests.append({"id": int(m[1]), "name": m[2].strip(), "seconds": float(m[3])})
+        elif m := SPEEDTEST_TOTAL.match(line):
+            total = float(m[1])
+    if not tests or total is None:
+        sys.exit(f"bench: cannot parse speedtest1 output:\n{proc.stdout}")
+    return {"kind": "speedtest1", "vfs": vfs, "journal": journal, "size": size,
+            "tests": tests, "total": total, "command": " ".join(cmd[1:])}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mode", choices=MODES, default="quick")
+    ap.add_argument("--reps", type=int, help="repetitions (default: the mode's)")
+    ap.add_argument("--bench", required=True, help="path of blaze_bench")
+    ap.add_argument("--module", required=True, help="path of blaze.so")
+    ap.add_argument("--speedtest1", help="path of the speedtest1 binary (omit to skip)")
+    ap.add_argument("--only", nargs="*", help="run only these workloads")
+    ap.add_argument("--out", required=True, help="results folder (emptied first)")
+    args = ap.parse_args()
+    args.module = os.path.abspath(args.module)
+    mode = MODES[args.mode]
+    reps = args.reps or mode["reps"]
+    workloads = [w for w in mode["ops"] if not args.only or w in args.only]
+
+    shutil.rmtree(args.out, ignore_errors=True)
+    os.makedirs(args.out)
+    data = os.path.join(args.out, "data")
+    started = time.time()
+    meta = {"mode": args.mode, "reps": reps, "rows": mode["rows"], "threads": mode["threads"],
+            "ops": mode["ops"], "speedtest1_size": mode["speedtest1_size"],
+            "speedtest1_reps": mode["speedtest1_reps"], "loadavg_start": loadavg(),
+            "started": time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(started))}
+    results = open(os.path.join(args.out, "results.jsonl"), "w")
+
+    def emit(record):
+        results.write(json.dumps(record) + "\n")
+        results.flush()
+
+    templates = {}
+    if any(w in NEEDS_TABLE for w in workloads):
+        for vfs in VFSES:
+            templates[vfs] = os.path.join(data, f"table-{vfs}")
+            fresh_dir(templates[vfs])
+            log(f"preparing the {mode['rows']}-row table on {vfs}")
+            rec = run_bench(args, "prepare", vfs, templates[vfs], mode["rows"], 1, 1)
+            emit({**rec, "rep": 0})
+
+    run_dir = os.path.join(data, "run")
+    for rep in range(reps):
+        order = VFSES if rep % 2 == 0 else VFSES[::-1]
+        for w in workloads:
+            for vfs in order:
+                fresh_dir(run_dir, templates.get(vfs) if w in NEEDS_TABLE else None)
+                rec = run_bench(args, w, vfs, run_dir, mode["rows"], mode["ops"][w],
+                                mode["threads"])
+                rec["rep"] = rep
+                emit(rec)
+                log(f"rep {rep + 1}/{reps} {w:18} {vfs:5} {rec['ops_per_s']:12.1f} "
+                    f"{rec['op_unit']}/s")
+    shutil.rmtree(data, ignore_errors=True)
+
+    if args.speedtest1 and not args.only:
+        st_dir = os.path.join(args.out, "speedtest1")
+        for rep in range(mode["speedtest1_reps"]):
+            order = VFSES if rep % 2 == 0 else VFSES[::-1]
+            for journal in ("delete", "wal"):
+                for vfs in order:
+                    fresh_dir(st_dir)
+                    rec = run_speedtest1(args, vfs, journal, mode["speedtest1_size"], st_dir)
+                    rec["rep"] = rep
+                    emit(rec)
+                    log(f"rep {rep + 1} speedtest1 --journal {journal:6} {vfs:5} "
+                        f"total {rec['total']:.3f}s")
+        shutil.rmtree(st_dir, ignore_errors=True)
+
+    meta["loadavg_end"] = loadavg()
+    meta["seconds"] = round(time.time() - started, 1)
+    with open(os.path.join(args.out, "meta.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    log(f"measured in {meta['seconds']} s")
+
+
+if __name__ == "__main__":
+    main()
