@@ -1,6 +1,5 @@
 // bench/codec_bench.cc: time EncodePage/DecodePage per 4 KiB page and report the ratio.
-// Build: g++ -std=c++20 -O2 -I. bench/codec_bench.cc compress/codec.cc -llz4 -o /tmp/codec_bench
-// Run from the repository root: /tmp/codec_bench [rounds]
+// Built by meson (bench/codec_bench); run: build-bench/bench/codec_bench [rounds]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -9,50 +8,28 @@
 #include <vector>
 
 #include "compress/codec.h"
+#include "tests/support/sample_pages.h"
 
 namespace {
 
 using blaze::compress::CodecId;
 using blaze::compress::CodecName;
 using blaze::compress::CodecSpec;
-using Bytes = std::vector<std::byte>;
+using blaze::test::Bytes;
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kPageSize = 4096;
 constexpr int kPages = 64;  // distinct pages, cycled, so the branch predictor learns no one page
 
-// The same generator as tests/compress_test.cc: words and numbers, like a table leaf page.
-Bytes TextPage(uint32_t seed) {
-  static const char* const kWords[] = {
-      "alpha", "storage", "page",   "the",     "of",     "record", "blaze",  "index",
-      "commit", "log",    "value",  "sqlite",  "cache",  "user",   "name",   "email",
-      "street", "city",   "order",  "amount",  "status", "paid",   "open",   "closed",
-      "2024-",  "-01-",   "@example.com", "and", "a",    "to",     "in",     "is"};
-  std::mt19937 rng(seed);
-  std::string s;
-  while (s.size() < kPageSize) {
-    const uint32_t r = rng();
-    s += r % 7 == 0 ? std::to_string(rng() % 100000) : std::string(kWords[r % 32]);
-    s += (r % 11 == 0) ? '\n' : ' ';
-  }
-  Bytes page(kPageSize);
-  for (size_t i = 0; i < kPageSize; ++i) page[i] = static_cast<std::byte>(s[i]);
-  return page;
-}
-
-// Incompressible: what the raw fallback costs.
-Bytes RandomPage(uint32_t seed) {
-  std::mt19937 rng(seed);
-  Bytes page(kPageSize);
-  for (auto& b : page) b = static_cast<std::byte>(rng());
-  return page;
-}
+Bytes TextPage(uint32_t seed) { return blaze::test::TextPage(kPageSize, seed); }
+Bytes RandomPage(uint32_t seed) { return blaze::test::RandomPage(kPageSize, seed); }
 
 double Micros(Clock::duration d, long n) {
   return std::chrono::duration<double, std::micro>(d).count() / static_cast<double>(n);
 }
 
 // Prints one table row for `spec` over `pages`.
+
 bool Row(const char* content, const std::vector<Bytes>& pages, CodecSpec spec, int rounds) {
   const int n_pages = static_cast<int>(pages.size());
   std::vector<Bytes> enc(pages.size(), Bytes(kPageSize));

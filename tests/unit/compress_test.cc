@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "compress/codec.h"
+#include "tests/support/sample_pages.h"
 
 namespace {
 
@@ -25,43 +26,13 @@ using blaze::compress::EncodePage;
 using blaze::compress::IsKnownCodec;
 using blaze::compress::MaxEncodedSize;
 using blaze::compress::ValidateSpec;
-using Bytes = std::vector<std::byte>;
+using blaze::test::Bytes;
+using blaze::test::RandomPage;
+using blaze::test::TextPage;
+using blaze::test::ZeroPage;
 
 constexpr size_t kPageSizes[] = {512, 1024, 4096, 65536};
 
-// Text-like: words and numbers from a small vocabulary, the way SQLite leaf pages of
-// a table with text columns look. Deterministic for a given seed.
-Bytes TextPage(size_t size, uint32_t seed = 1) {
-  static const char* const kWords[] = {
-      "alpha", "storage", "page",   "the",     "of",     "record", "blaze",  "index",
-      "commit", "log",    "value",  "sqlite",  "cache",  "user",   "name",   "email",
-      "street", "city",   "order",  "amount",  "status", "paid",   "open",   "closed",
-      "2024-",  "-01-",   "@example.com", "and", "a",    "to",     "in",     "is"};
-  std::mt19937 rng(seed);
-  std::string s;
-  while (s.size() < size) {
-    const uint32_t r = rng();
-    if (r % 7 == 0) {
-      s += std::to_string(rng() % 100000);
-    } else {
-      s += kWords[r % std::size(kWords)];
-    }
-    s += (r % 11 == 0) ? '\n' : ' ';
-  }
-  Bytes page(size);
-  std::transform(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(size), page.begin(),
-                 [](char c) { return static_cast<std::byte>(c); });
-  return page;
-}
-
-Bytes RandomPage(size_t size, uint32_t seed = 2) {
-  std::mt19937 rng(seed);
-  Bytes page(size);
-  for (auto& b : page) b = static_cast<std::byte>(rng());
-  return page;
-}
-
-Bytes ZeroPage(size_t size) { return Bytes(size, std::byte{0}); }
 
 // Encodes `page` with `spec`, REQUIREs success, and returns the stored codec and bytes.
 struct Stored {
