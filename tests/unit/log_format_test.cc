@@ -194,6 +194,12 @@ TEST_CASE("log format: the golden version-1 log still recovers", "[log][format][
   CHECK(s.frames == 5);
   CHECK(s.last_commit_sync_follows);
   REQUIRE(s.index.size() == 2);
+  // Offsets as docs/format.md's worked example shows them.
+  CHECK(s.index.at(2) == 0xc8);
+  CHECK(s.index.at(1) == 0x120);
+  CHECK(s.end == 0x1a8);
+  CHECK(s.durable_end == 0xc8);  // the sync after the first commit
+  CHECK(s.scan_end == 0x200);
 
   Bytes buffer(MaxFrameSize(kGoldenPageSize));
   Bytes page(kGoldenPageSize);
