@@ -117,7 +117,9 @@ constexpr bool IsValidPageSize(uint32_t page_size) {
          (page_size & (page_size - 1)) == 0;
 }
 
-constexpr uint64_t AlignUp(uint64_t n) { return (n + kFrameAlign - 1) & ~uint64_t{kFrameAlign - 1}; }
+constexpr uint64_t AlignUp(uint64_t n) {
+  return (n + kFrameAlign - 1) & ~uint64_t{kFrameAlign - 1};
+}
 
 // Bytes a frame with `payload_size` bytes of payload takes, padding included.
 constexpr uint64_t FrameSize(uint64_t payload_size) {

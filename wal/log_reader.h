@@ -79,7 +79,7 @@ struct LogState {
 // What ReadFrame found.
 struct PageFrame {
   // True: the frame at that offset belongs to another log generation (its salt differs,
-  // or the log is now shorter): the log was reset by another writer. The store refreshes
+  // or the log now ends before that frame's header): the log was reset by another writer. The store refreshes
   // its index and retries once; a second stale read is corruption. Other fields unset.
   bool stale = false;
   compress::CodecId codec = compress::CodecId::kNone;

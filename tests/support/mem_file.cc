@@ -34,7 +34,9 @@ Status MemFile::Write(uint64_t offset, std::span<const std::byte> src) {
                                       std::to_string(offset));
   }
   if (writes_before_failure_ > 0) --writes_before_failure_;
-  if (offset + src.size() < offset) return Status(Code::kInvalidArgument, "MemFile: offset overflow");
+  if (offset + src.size() < offset) {
+    return Status(Code::kInvalidArgument, "MemFile: offset overflow");
+  }
   ApplyWrite(contents_, offset, src);
   pending_.push_back(Operation{false, offset, std::vector<std::byte>(src.begin(), src.end())});
   ++write_count_;

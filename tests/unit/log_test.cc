@@ -132,7 +132,8 @@ void RequireMatches(MemFile& file, const LogState& state, const Snapshot& want) 
 }
 
 Bytes Prefix(const MemFile& file, size_t size) {
-  return Bytes(file.contents().begin(), file.contents().begin() + static_cast<std::ptrdiff_t>(size));
+  const auto& c = file.contents();
+  return Bytes(c.begin(), c.begin() + static_cast<std::ptrdiff_t>(size));
 }
 
 }  // namespace
