@@ -84,6 +84,14 @@ std::vector<BlazeVfs*>& Instances() {
   return *all;
 }
 
+// The BlazeVfs registered as vfs, or null. REQUIRES: RegistryMutex() held.
+BlazeVfs* FindLocked(sqlite3_vfs* vfs) {
+  for (BlazeVfs* b : Instances()) {
+    if (b->sqlite_vfs() == vfs) return b;
+  }
+  return nullptr;
+}
+
 int Fail(int rc, const std::string& message) {
   ReportError(rc, message);
   return rc;
@@ -123,10 +131,7 @@ BlazeVfs::BlazeVfs(std::string name, sqlite3_vfs* base)
 BlazeVfs* BlazeVfs::From(sqlite3_vfs* vfs) {
   if (vfs == nullptr) return nullptr;
   std::lock_guard lock(RegistryMutex());
-  for (BlazeVfs* b : Instances()) {
-    if (b->sqlite_vfs() == vfs) return b;
-  }
-  return nullptr;
+  return FindLocked(vfs);
 }
 
 int BlazeVfs::Register(const char* zName, const char* zBase, bool make_default) {
@@ -139,12 +144,6 @@ int BlazeVfs::Register(const char* zName, const char* zBase, bool make_default) 
     return Fail(SQLITE_MISUSE, "blaze_vfs_register: the VFS needs a name");
   }
   std::lock_guard lock(RegistryMutex());
-  auto& all = Instances();
-  auto blaze_of = [&](sqlite3_vfs* vfs) -> BlazeVfs* {
-    auto it = std::find_if(all.begin(), all.end(),
-                           [&](BlazeVfs* b) { return b->sqlite_vfs() == vfs; });
-    return it == all.end() ? nullptr : *it;
-  };
   sqlite3_vfs* base = sqlite3_vfs_find(zBase);
   if (base == nullptr) {
     return Fail(SQLITE_ERROR, std::string("blaze_vfs_register: no VFS named ") +
@@ -153,10 +152,10 @@ int BlazeVfs::Register(const char* zName, const char* zBase, bool make_default) 
   // "The default VFS" means the one below Blaze when the default is a Blaze VFS: a
   // second Blaze over the first would compress twice.
   if (zBase == nullptr) {
-    if (BlazeVfs* b = blaze_of(base)) base = b->base();
+    if (BlazeVfs* b = FindLocked(base)) base = b->base();
   }
   if (sqlite3_vfs* existing = sqlite3_vfs_find(zName)) {
-    BlazeVfs* same = blaze_of(existing);
+    BlazeVfs* same = FindLocked(existing);
     if (same == nullptr || same->base() != base) {
       return Fail(SQLITE_ERROR, std::string("blaze_vfs_register: a different VFS named ") +
                                     zName + " is already registered");
