@@ -1,13 +1,12 @@
 // bench/count_vfs.cc: the bench_count shim VFS (see count_vfs.h).
 //
-// Layout: a CountFile is our header followed by the base VFS's file object, so
-// szOsFile = sizeof(CountFile) + base->szOsFile and Real() finds the lower file.
-// After xOpen succeeds, xClose closes the lower file; SQLite frees the block.
-// Methods the base does not have (iVersion < 3) are not offered either.
+// Layout: a CountFile is our header followed by the base VFS's file object, as
+// tests/support/shim_vfs.h lays a shim file out; every slot not hooked here forwards
+// through that header's tables. After xOpen succeeds, xClose closes the lower file;
+// SQLite frees the block. Methods the base does not have (iVersion < 3) are not offered.
 #include "bench/count_vfs.h"
 
-#include <algorithm>
-#include <cstring>
+#include "tests/support/shim_vfs.h"
 
 namespace blaze::bench {
 namespace {
@@ -20,7 +19,6 @@ struct Counters {
 };
 Counters g_counters;
 
-sqlite3_vfs* g_base = nullptr;
 sqlite3_vfs g_vfs;
 
 struct CountFile {
@@ -28,9 +26,7 @@ struct CountFile {
   int kind;           // FileKind of this file
 };
 
-sqlite3_file* Real(sqlite3_file* pFile) {
-  return reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(pFile) + sizeof(CountFile));
-}
+sqlite3_file* Real(sqlite3_file* pFile) { return shim::RealFile<CountFile>(pFile); }
 int Kind(sqlite3_file* pFile) { return reinterpret_cast<CountFile*>(pFile)->kind; }
 
 void Add(std::atomic<uint64_t>& counter, uint64_t n) {
@@ -44,134 +40,40 @@ int KindOf(int flags) {
   return static_cast<int>(FileKind::kOther);
 }
 
-int XClose(sqlite3_file* pFile) {
-  sqlite3_file* real = Real(pFile);
-  return real->pMethods ? real->pMethods->xClose(real) : SQLITE_OK;
-}
-int XRead(sqlite3_file* pFile, void* pBuf, int iAmt, sqlite3_int64 iOfst) {
-  return Real(pFile)->pMethods->xRead(Real(pFile), pBuf, iAmt, iOfst);
-}
 int XWrite(sqlite3_file* pFile, const void* pBuf, int iAmt, sqlite3_int64 iOfst) {
   Add(g_counters.writes[Kind(pFile)], 1);
   Add(g_counters.bytes_written[Kind(pFile)], static_cast<uint64_t>(iAmt));
   return Real(pFile)->pMethods->xWrite(Real(pFile), pBuf, iAmt, iOfst);
 }
-int XTruncate(sqlite3_file* pFile, sqlite3_int64 size) {
-  return Real(pFile)->pMethods->xTruncate(Real(pFile), size);
-}
 int XSync(sqlite3_file* pFile, int flags) {
   Add(g_counters.syncs[Kind(pFile)], 1);
   return Real(pFile)->pMethods->xSync(Real(pFile), flags);
 }
-int XFileSize(sqlite3_file* pFile, sqlite3_int64* pSize) {
-  return Real(pFile)->pMethods->xFileSize(Real(pFile), pSize);
-}
-int XLock(sqlite3_file* pFile, int eLock) {
-  return Real(pFile)->pMethods->xLock(Real(pFile), eLock);
-}
-int XUnlock(sqlite3_file* pFile, int eLock) {
-  return Real(pFile)->pMethods->xUnlock(Real(pFile), eLock);
-}
-int XCheckReservedLock(sqlite3_file* pFile, int* pResOut) {
-  return Real(pFile)->pMethods->xCheckReservedLock(Real(pFile), pResOut);
-}
-int XFileControl(sqlite3_file* pFile, int op, void* pArg) {
-  return Real(pFile)->pMethods->xFileControl(Real(pFile), op, pArg);
-}
-int XSectorSize(sqlite3_file* pFile) { return Real(pFile)->pMethods->xSectorSize(Real(pFile)); }
-int XDeviceCharacteristics(sqlite3_file* pFile) {
-  return Real(pFile)->pMethods->xDeviceCharacteristics(Real(pFile));
-}
-int XShmMap(sqlite3_file* pFile, int iPg, int pgsz, int isWrite, void volatile** pp) {
-  return Real(pFile)->pMethods->xShmMap(Real(pFile), iPg, pgsz, isWrite, pp);
-}
-int XShmLock(sqlite3_file* pFile, int offset, int n, int flags) {
-  return Real(pFile)->pMethods->xShmLock(Real(pFile), offset, n, flags);
-}
-void XShmBarrier(sqlite3_file* pFile) { Real(pFile)->pMethods->xShmBarrier(Real(pFile)); }
-int XShmUnmap(sqlite3_file* pFile, int deleteFlag) {
-  return Real(pFile)->pMethods->xShmUnmap(Real(pFile), deleteFlag);
-}
-int XFetch(sqlite3_file* pFile, sqlite3_int64 iOfst, int iAmt, void** pp) {
-  return Real(pFile)->pMethods->xFetch(Real(pFile), iOfst, iAmt, pp);
-}
-int XUnfetch(sqlite3_file* pFile, sqlite3_int64 iOfst, void* p) {
-  return Real(pFile)->pMethods->xUnfetch(Real(pFile), iOfst, p);
-}
 
-// One table per lower-file version, so we never offer a method the lower file lacks.
-constexpr sqlite3_io_methods MakeMethods(int version) {
-  return sqlite3_io_methods{
-      version,                 // iVersion
-      XClose,                  // xClose
-      XRead,                   // xRead
-      XWrite,                  // xWrite
-      XTruncate,               // xTruncate
-      XSync,                   // xSync
-      XFileSize,               // xFileSize
-      XLock,                   // xLock
-      XUnlock,                 // xUnlock
-      XCheckReservedLock,      // xCheckReservedLock
-      XFileControl,            // xFileControl
-      XSectorSize,             // xSectorSize
-      XDeviceCharacteristics,  // xDeviceCharacteristics
-      XShmMap,                 // xShmMap
-      XShmLock,                // xShmLock
-      XShmBarrier,             // xShmBarrier
-      XShmUnmap,               // xShmUnmap
-      XFetch,                  // xFetch
-      XUnfetch,                // xUnfetch
-  };
+// The forwarding table with the counted slots replaced, at versions 1 to 3, so we never
+// offer a method the lower file lacks.
+constexpr sqlite3_io_methods MakeMethods() {
+  sqlite3_io_methods m = shim::ForwardingIoMethods<CountFile>();
+  m.xWrite = XWrite;  // xWrite
+  m.xSync = XSync;    // xSync
+  return m;
 }
-constexpr std::array<sqlite3_io_methods, 4> kMethods = {MakeMethods(0), MakeMethods(1),
-                                                        MakeMethods(2), MakeMethods(3)};
+constexpr auto kMethods = shim::ByVersion(MakeMethods());
 
-int XOpen(sqlite3_vfs*, sqlite3_filename zName, sqlite3_file* pFile, int flags, int* pOutFlags) {
+int XOpen(sqlite3_vfs* pVfs, sqlite3_filename zName, sqlite3_file* pFile, int flags,
+          int* pOutFlags) {
   auto* file = reinterpret_cast<CountFile*>(pFile);
   file->base.pMethods = nullptr;
   file->kind = KindOf(flags);
-  sqlite3_file* real = Real(pFile);
-  int rc = g_base->xOpen(g_base, zName, real, flags, pOutFlags);
-  if (rc == SQLITE_OK && real->pMethods != nullptr) {
-    file->base.pMethods = &kMethods[std::clamp(real->pMethods->iVersion, 1, 3)];
+  const int rc = shim::OpenReal<CountFile>(pVfs, zName, pFile, flags, pOutFlags);
+  if (rc == SQLITE_OK && Real(pFile)->pMethods != nullptr) {
+    file->base.pMethods = shim::MethodsFor(kMethods, Real(pFile));
   }
   return rc;
 }
-int XDelete(sqlite3_vfs*, const char* zName, int syncDir) {
+int XDelete(sqlite3_vfs* pVfs, const char* zName, int syncDir) {
   if (syncDir) Add(g_counters.dir_syncs, 1);
-  return g_base->xDelete(g_base, zName, syncDir);
-}
-int XAccess(sqlite3_vfs*, const char* zName, int flags, int* pResOut) {
-  return g_base->xAccess(g_base, zName, flags, pResOut);
-}
-int XFullPathname(sqlite3_vfs*, const char* zName, int nOut, char* zOut) {
-  return g_base->xFullPathname(g_base, zName, nOut, zOut);
-}
-void* XDlOpen(sqlite3_vfs*, const char* zFilename) { return g_base->xDlOpen(g_base, zFilename); }
-void XDlError(sqlite3_vfs*, int nByte, char* zErrMsg) { g_base->xDlError(g_base, nByte, zErrMsg); }
-void (*XDlSym(sqlite3_vfs*, void* pHandle, const char* zSymbol))(void) {
-  return g_base->xDlSym(g_base, pHandle, zSymbol);
-}
-void XDlClose(sqlite3_vfs*, void* pHandle) { g_base->xDlClose(g_base, pHandle); }
-int XRandomness(sqlite3_vfs*, int nByte, char* zOut) {
-  return g_base->xRandomness(g_base, nByte, zOut);
-}
-int XSleep(sqlite3_vfs*, int microseconds) { return g_base->xSleep(g_base, microseconds); }
-int XCurrentTime(sqlite3_vfs*, double* pOut) { return g_base->xCurrentTime(g_base, pOut); }
-int XGetLastError(sqlite3_vfs*, int n, char* z) {
-  return g_base->xGetLastError ? g_base->xGetLastError(g_base, n, z) : 0;
-}
-int XCurrentTimeInt64(sqlite3_vfs*, sqlite3_int64* pOut) {
-  return g_base->xCurrentTimeInt64(g_base, pOut);
-}
-int XSetSystemCall(sqlite3_vfs*, const char* zName, sqlite3_syscall_ptr p) {
-  return g_base->xSetSystemCall(g_base, zName, p);
-}
-sqlite3_syscall_ptr XGetSystemCall(sqlite3_vfs*, const char* zName) {
-  return g_base->xGetSystemCall(g_base, zName);
-}
-const char* XNextSystemCall(sqlite3_vfs*, const char* zName) {
-  return g_base->xNextSystemCall(g_base, zName);
+  return shim::RealVfs(pVfs)->xDelete(shim::RealVfs(pVfs), zName, syncDir);
 }
 
 }  // namespace
@@ -200,34 +102,12 @@ IoCounts IoCounts::operator-(const IoCounts& earlier) const {
 }
 
 int RegisterCountVfs() {
-  g_base = sqlite3_vfs_find("unix");
-  if (g_base == nullptr) return SQLITE_ERROR;
-  // Every xCurrentTimeInt64..xNextSystemCall slot exists from iVersion 2 and 3 on; the
-  // unix VFS is version 3, and we claim no more than it has.
-  g_vfs = sqlite3_vfs{
-      std::min(3, g_base->iVersion),                           // iVersion
-      static_cast<int>(sizeof(CountFile)) + g_base->szOsFile,  // szOsFile
-      g_base->mxPathname,                                      // mxPathname
-      nullptr,                                                 // pNext
-      "bench_count",                                           // zName
-      nullptr,                                                 // pAppData
-      XOpen,                                                   // xOpen
-      XDelete,                                                 // xDelete
-      XAccess,                                                 // xAccess
-      XFullPathname,                                           // xFullPathname
-      XDlOpen,                                                 // xDlOpen
-      XDlError,                                                // xDlError
-      XDlSym,                                                  // xDlSym
-      XDlClose,                                                // xDlClose
-      XRandomness,                                             // xRandomness
-      XSleep,                                                  // xSleep
-      XCurrentTime,                                            // xCurrentTime
-      XGetLastError,                                           // xGetLastError
-      XCurrentTimeInt64,                                       // xCurrentTimeInt64
-      XSetSystemCall,                                          // xSetSystemCall
-      XGetSystemCall,                                          // xGetSystemCall
-      XNextSystemCall,                                         // xNextSystemCall
-  };
+  sqlite3_vfs* base = sqlite3_vfs_find("unix");
+  if (base == nullptr) return SQLITE_ERROR;
+  // We claim no more than the base has (unix: version 3, system calls forwarded).
+  g_vfs = shim::ForwardingVfs<CountFile>(base, "bench_count", 3);
+  g_vfs.xOpen = XOpen;      // xOpen
+  g_vfs.xDelete = XDelete;  // xDelete
   return sqlite3_vfs_register(&g_vfs, /*makeDflt=*/1);
 }
 

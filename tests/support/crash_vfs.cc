@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/shim_vfs.h"
+
 namespace blaze::test {
 namespace {
 
@@ -69,21 +71,15 @@ Fate Tick() {
   return Fate::kPass;
 }
 
-// The shim's file: ours first, the real file right behind it (szOsFile covers both).
+// The shim's file: ours first, the real file right behind it (shim_vfs.h's layout).
 struct CrashFile {
   sqlite3_file base;      // pMethods: our table
   std::string* path;      // null for a volatile file (not logged); owned, freed in xClose
-  sqlite3_file* Real() {
-    return reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(this) + kRealOffset);
-  }
-  static const int kRealOffset;
 };
-const int CrashFile::kRealOffset = static_cast<int>((sizeof(CrashFile) + 7) & ~size_t{7});
 
 CrashFile* F(sqlite3_file* pFile) { return reinterpret_cast<CrashFile*>(pFile); }
-sqlite3_file* Real(sqlite3_file* pFile) { return F(pFile)->Real(); }
+sqlite3_file* Real(sqlite3_file* pFile) { return shim::RealFile<CrashFile>(pFile); }
 const sqlite3_io_methods* RealM(sqlite3_file* pFile) { return Real(pFile)->pMethods; }
-sqlite3_vfs* RealVfs(sqlite3_vfs* pVfs) { return static_cast<sqlite3_vfs*>(pVfs->pAppData); }
 
 // Runs body, mapping an escaping exception to an SQLite code: nothing crosses the C ABI.
 template <class Body>
@@ -137,7 +133,7 @@ int XClose(sqlite3_file* pFile) noexcept {
   --S().open_files;
   delete F(pFile)->path;
   F(pFile)->path = nullptr;
-  return RealM(pFile)->xClose(Real(pFile));
+  return shim::IoForward<CrashFile>::Close(pFile);
 }
 
 int XRead(sqlite3_file* pFile, void* pBuf, int iAmt, sqlite3_int64 iOfst) noexcept {
@@ -201,14 +197,10 @@ int XLock(sqlite3_file* pFile, int eLock) noexcept {
   return RealM(pFile)->xLock(Real(pFile), eLock);
 }
 
-// Unlocking always works: locks are not durable state, and SQLite must be able to let go.
-int XUnlock(sqlite3_file* pFile, int eLock) noexcept {
-  return RealM(pFile)->xUnlock(Real(pFile), eLock);
-}
-
-int XCheckReservedLock(sqlite3_file* pFile, int* pResOut) noexcept {
-  return RealM(pFile)->xCheckReservedLock(Real(pFile), pResOut);
-}
+// Not hooked, so passed through: xUnlock and xCheckReservedLock always work (locks are
+// not durable state, and SQLite must be able to let go); xDeviceCharacteristics gives
+// the real file's (unix: POWERSAFE_OVERWRITE), which holds under the simulation since
+// tearing stays inside the written range; shared memory is not durable state either.
 
 int XFileControl(sqlite3_file* pFile, int op, void* pArg) noexcept {
   // A size hint may preallocate (unix does, with a chunk size): a size change that would
@@ -217,32 +209,12 @@ int XFileControl(sqlite3_file* pFile, int op, void* pArg) noexcept {
   return RealM(pFile)->xFileControl(Real(pFile), op, pArg);
 }
 
-int XSectorSize(sqlite3_file* pFile) noexcept {
-  return RealM(pFile)->xSectorSize(Real(pFile));
-}
-
-// The real file's characteristics (unix: POWERSAFE_OVERWRITE). Tearing stays inside the
-// written range, so the claim holds under the simulation.
-int XDeviceCharacteristics(sqlite3_file* pFile) noexcept {
-  return RealM(pFile)->xDeviceCharacteristics(Real(pFile));
-}
-
 int XShmMap(sqlite3_file* pFile, int iPg, int pgsz, int bExtend, void volatile** pp) noexcept {
   {
     std::lock_guard lock(S().mu);
     if (S().crashed) return SQLITE_IOERR_SHMMAP;
   }
   return RealM(pFile)->xShmMap(Real(pFile), iPg, pgsz, bExtend, pp);
-}
-
-int XShmLock(sqlite3_file* pFile, int offset, int n, int flags) noexcept {
-  return RealM(pFile)->xShmLock(Real(pFile), offset, n, flags);
-}
-
-void XShmBarrier(sqlite3_file* pFile) noexcept { RealM(pFile)->xShmBarrier(Real(pFile)); }
-
-int XShmUnmap(sqlite3_file* pFile, int deleteFlag) noexcept {
-  return RealM(pFile)->xShmUnmap(Real(pFile), deleteFlag);
 }
 
 // Memory-mapped reads see the real file, which holds every write: like xRead.
@@ -257,36 +229,23 @@ int XFetch(sqlite3_file* pFile, sqlite3_int64 iOfst, int iAmt, void** pp) noexce
   return RealM(pFile)->xFetch(Real(pFile), iOfst, iAmt, pp);
 }
 
-int XUnfetch(sqlite3_file* pFile, sqlite3_int64 iOfst, void* p) noexcept {
-  return RealM(pFile)->xUnfetch(Real(pFile), iOfst, p);
+// The forwarding table with the hooked slots replaced, at versions 1 to 3: never above
+// the real file's, so SQLite calls a version-2/3 slot only when the real file has it.
+constexpr sqlite3_io_methods MakeMethods() {
+  sqlite3_io_methods m = shim::ForwardingIoMethods<CrashFile>();
+  m.xClose = XClose;              // xClose
+  m.xRead = XRead;                // xRead
+  m.xWrite = XWrite;              // xWrite
+  m.xTruncate = XTruncate;        // xTruncate
+  m.xSync = XSync;                // xSync
+  m.xFileSize = XFileSize;        // xFileSize
+  m.xLock = XLock;                // xLock
+  m.xFileControl = XFileControl;  // xFileControl
+  m.xShmMap = XShmMap;            // xShmMap
+  m.xFetch = XFetch;              // xFetch
+  return m;
 }
-
-// Our method table at a given version: never above the real file's, so SQLite calls a
-// version-2/3 slot only when the real file has it.
-constexpr sqlite3_io_methods MethodsAt(int version) {
-  return sqlite3_io_methods{
-      version,                 // iVersion
-      XClose,                  // xClose
-      XRead,                   // xRead
-      XWrite,                  // xWrite
-      XTruncate,               // xTruncate
-      XSync,                   // xSync
-      XFileSize,               // xFileSize
-      XLock,                   // xLock
-      XUnlock,                 // xUnlock
-      XCheckReservedLock,      // xCheckReservedLock
-      XFileControl,            // xFileControl
-      XSectorSize,             // xSectorSize
-      XDeviceCharacteristics,  // xDeviceCharacteristics
-      XShmMap,                 // xShmMap            (version 2)
-      XShmLock,                // xShmLock           (version 2)
-      XShmBarrier,             // xShmBarrier        (version 2)
-      XShmUnmap,               // xShmUnmap          (version 2)
-      XFetch,                  // xFetch             (version 3)
-      XUnfetch,                // xUnfetch           (version 3)
-  };
-}
-constexpr sqlite3_io_methods kMethods[3] = {MethodsAt(1), MethodsAt(2), MethodsAt(3)};
+constexpr auto kMethods = shim::ByVersion(MakeMethods());
 
 // After xOpen succeeds, xClose frees the file (and its path); on failure pMethods is null.
 int XOpen(sqlite3_vfs* pVfs, sqlite3_filename zName, sqlite3_file* pFile, int flags,
@@ -299,19 +258,11 @@ int XOpen(sqlite3_vfs* pVfs, sqlite3_filename zName, sqlite3_file* pFile, int fl
     }
     std::lock_guard lock(S().mu);
     if (S().crashed) return SQLITE_CANTOPEN;
-    CrashFile* file = F(pFile);
-    sqlite3_file* real = file->Real();
-    real->pMethods = nullptr;
-    const int rc = RealVfs(pVfs)->xOpen(RealVfs(pVfs), zName, real, flags, pOutFlags);
-    if (rc != SQLITE_OK) {
-      if (real->pMethods != nullptr) real->pMethods->xClose(real);
-      return rc;
-    }
+    if (int rc = shim::OpenReal<CrashFile>(pVfs, zName, pFile, flags, pOutFlags)) return rc;
     if (path != nullptr && (flags & SQLITE_OPEN_MAIN_DB) != 0) S().main_dbs.insert(*path);
-    file->path = path.release();
+    F(pFile)->path = path.release();
     ++S().open_files;
-    const int version = std::clamp(real->pMethods->iVersion, 1, 3);
-    pFile->pMethods = &kMethods[version - 1];
+    pFile->pMethods = shim::MethodsFor(kMethods, Real(pFile));
     return SQLITE_OK;
   });
 }
@@ -321,44 +272,10 @@ int XDelete(sqlite3_vfs* pVfs, const char* zName, int syncDir) noexcept {
   return Guard(SQLITE_IOERR_DELETE, [&] {
     std::lock_guard lock(S().mu);
     if (Tick() != Fate::kPass) return SQLITE_IOERR_DELETE;
-    const int rc = RealVfs(pVfs)->xDelete(RealVfs(pVfs), zName, syncDir);
+    const int rc = shim::RealVfs(pVfs)->xDelete(shim::RealVfs(pVfs), zName, syncDir);
     if (rc == SQLITE_OK || rc == SQLITE_IOERR_DELETE_NOENT) S().unsynced.erase(zName);
     return rc;
   });
-}
-
-int XAccess(sqlite3_vfs* pVfs, const char* zName, int flags, int* pResOut) noexcept {
-  return RealVfs(pVfs)->xAccess(RealVfs(pVfs), zName, flags, pResOut);
-}
-int XFullPathname(sqlite3_vfs* pVfs, const char* zName, int nOut, char* zOut) noexcept {
-  return RealVfs(pVfs)->xFullPathname(RealVfs(pVfs), zName, nOut, zOut);
-}
-void* XDlOpen(sqlite3_vfs* pVfs, const char* zFilename) noexcept {
-  return RealVfs(pVfs)->xDlOpen(RealVfs(pVfs), zFilename);
-}
-void XDlError(sqlite3_vfs* pVfs, int nByte, char* zErrMsg) noexcept {
-  RealVfs(pVfs)->xDlError(RealVfs(pVfs), nByte, zErrMsg);
-}
-void (*XDlSym(sqlite3_vfs* pVfs, void* pHandle, const char* zSymbol) noexcept)(void) {
-  return RealVfs(pVfs)->xDlSym(RealVfs(pVfs), pHandle, zSymbol);
-}
-void XDlClose(sqlite3_vfs* pVfs, void* pHandle) noexcept {
-  RealVfs(pVfs)->xDlClose(RealVfs(pVfs), pHandle);
-}
-int XRandomness(sqlite3_vfs* pVfs, int nByte, char* zOut) noexcept {
-  return RealVfs(pVfs)->xRandomness(RealVfs(pVfs), nByte, zOut);
-}
-int XSleep(sqlite3_vfs* pVfs, int microseconds) noexcept {
-  return RealVfs(pVfs)->xSleep(RealVfs(pVfs), microseconds);
-}
-int XCurrentTime(sqlite3_vfs* pVfs, double* pTime) noexcept {
-  return RealVfs(pVfs)->xCurrentTime(RealVfs(pVfs), pTime);
-}
-int XGetLastError(sqlite3_vfs* pVfs, int nBuf, char* zBuf) noexcept {
-  return RealVfs(pVfs)->xGetLastError(RealVfs(pVfs), nBuf, zBuf);
-}
-int XCurrentTimeInt64(sqlite3_vfs* pVfs, sqlite3_int64* pTime) noexcept {
-  return RealVfs(pVfs)->xCurrentTimeInt64(RealVfs(pVfs), pTime);
 }
 
 // --- Power loss -------------------------------------------------------------------------
@@ -467,30 +384,9 @@ void CrashVfs::Register(const char* name, const char* base) {
   REQUIRE(real->iVersion >= 2);  // we forward xCurrentTimeInt64
   // Version 2: the system-call hooks (version 3) are not offered, so nothing can reach
   // around the shim. Lives as long as the process, like any registered VFS.
-  auto* vfs = new sqlite3_vfs{
-      2,                                                     // iVersion
-      CrashFile::kRealOffset + real->szOsFile,               // szOsFile
-      real->mxPathname,                                      // mxPathname
-      nullptr,                                               // pNext
-      strdup(name),                                          // zName
-      real,                                                  // pAppData
-      XOpen,                                                 // xOpen
-      XDelete,                                               // xDelete
-      XAccess,                                               // xAccess
-      XFullPathname,                                         // xFullPathname
-      XDlOpen,                                               // xDlOpen
-      XDlError,                                              // xDlError
-      XDlSym,                                                // xDlSym
-      XDlClose,                                              // xDlClose
-      XRandomness,                                           // xRandomness
-      XSleep,                                                // xSleep
-      XCurrentTime,                                          // xCurrentTime
-      XGetLastError,                                         // xGetLastError
-      XCurrentTimeInt64,                                     // xCurrentTimeInt64 (v2)
-      nullptr,                                               // xSetSystemCall    (v3)
-      nullptr,                                               // xGetSystemCall    (v3)
-      nullptr,                                               // xNextSystemCall   (v3)
-  };
+  auto* vfs = new sqlite3_vfs{shim::ForwardingVfs<CrashFile>(real, strdup(name), 2)};
+  vfs->xOpen = XOpen;      // xOpen
+  vfs->xDelete = XDelete;  // xDelete
   REQUIRE(sqlite3_vfs_register(vfs, 0) == SQLITE_OK);
 }
 

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "tests/support/shim_vfs.h"
+
 namespace blaze::test {
 namespace {
 
@@ -31,20 +33,19 @@ int Hit(FaultOp op) {
   return SQLITE_OK;
 }
 
+// Our part of the block is the bare header (no per-file state); the real file follows.
 struct FaultFile {
   sqlite3_file base;
-  sqlite3_file* real() { return reinterpret_cast<sqlite3_file*>(this + 1); }
 };
-static_assert(sizeof(FaultFile) % 8 == 0);
 
-sqlite3_file* Real(sqlite3_file* f) { return reinterpret_cast<FaultFile*>(f)->real(); }
+sqlite3_file* Real(sqlite3_file* f) { return shim::RealFile<FaultFile>(f); }
 const sqlite3_io_methods* RealM(sqlite3_file* f) { return Real(f)->pMethods; }
-sqlite3_vfs* RealVfs(sqlite3_vfs* v) { return static_cast<sqlite3_vfs*>(v->pAppData); }
+sqlite3_vfs* RealVfs(sqlite3_vfs* v) { return shim::RealVfs(v); }
 
+// The shim's xClose closes the real file, if any (none when an open failed on purpose).
 int Close(sqlite3_file* f) {
   ++state.closes;
-  // A file whose open failed on purpose has no real file behind it.
-  return RealM(f) ? RealM(f)->xClose(Real(f)) : SQLITE_OK;
+  return shim::IoForward<FaultFile>::Close(f);
 }
 int Read(sqlite3_file* f, void* p, int n, sqlite3_int64 o) {
   if (int rc = Hit(FaultOp::kRead)) return rc;
@@ -70,25 +71,14 @@ int Lock(sqlite3_file* f, int l) {
   if (int rc = Hit(FaultOp::kLock)) return rc;
   return RealM(f)->xLock(Real(f), l);
 }
-int Unlock(sqlite3_file* f, int l) { return RealM(f)->xUnlock(Real(f), l); }
 int CheckReserved(sqlite3_file* f, int* r) {
   if (int rc = Hit(FaultOp::kCheckReservedLock)) return rc;
   return RealM(f)->xCheckReservedLock(Real(f), r);
 }
-int FileControl(sqlite3_file* f, int op, void* a) {
-  return RealM(f)->xFileControl(Real(f), op, a);
-}
-int SectorSize(sqlite3_file* f) { return RealM(f)->xSectorSize(Real(f)); }
-int DeviceChar(sqlite3_file* f) { return RealM(f)->xDeviceCharacteristics(Real(f)); }
 int ShmMap(sqlite3_file* f, int i, int s, int w, void volatile** pp) {
   if (int rc = Hit(FaultOp::kShmMap)) return rc;
   return RealM(f)->xShmMap(Real(f), i, s, w, pp);
 }
-int ShmLock(sqlite3_file* f, int o, int n, int fl) {
-  return RealM(f)->xShmLock(Real(f), o, n, fl);
-}
-void ShmBarrier(sqlite3_file* f) { RealM(f)->xShmBarrier(Real(f)); }
-int ShmUnmap(sqlite3_file* f, int d) { return RealM(f)->xShmUnmap(Real(f), d); }
 int Fetch(sqlite3_file* f, sqlite3_int64 o, int n, void** pp) {
   if (int rc = Hit(FaultOp::kFetch)) {
     *pp = nullptr;
@@ -96,20 +86,28 @@ int Fetch(sqlite3_file* f, sqlite3_int64 o, int n, void** pp) {
   }
   return RealM(f)->xFetch(Real(f), o, n, pp);
 }
-int Unfetch(sqlite3_file* f, sqlite3_int64 o, void* p) {
-  return RealM(f)->xUnfetch(Real(f), o, p);
-}
 
-const sqlite3_io_methods kMethods = {
-    3, Close, Read, Write, Truncate, Sync, FileSize, Lock, Unlock, CheckReserved,
-    FileControl, SectorSize, DeviceChar, ShmMap, ShmLock, ShmBarrier, ShmUnmap, Fetch,
-    Unfetch,
-};
+// The forwarding table with the hooked slots replaced; the rest pass through.
+constexpr sqlite3_io_methods MakeMethods() {
+  sqlite3_io_methods m = shim::ForwardingIoMethods<FaultFile>();
+  m.xClose = Close;                     // xClose
+  m.xRead = Read;                       // xRead
+  m.xWrite = Write;                     // xWrite
+  m.xTruncate = Truncate;               // xTruncate
+  m.xSync = Sync;                       // xSync
+  m.xFileSize = FileSize;               // xFileSize
+  m.xLock = Lock;                       // xLock
+  m.xCheckReservedLock = CheckReserved; // xCheckReservedLock
+  m.xShmMap = ShmMap;                   // xShmMap
+  m.xFetch = Fetch;                     // xFetch
+  return m;
+}
+// Version 3 always: the tests run over unix, whose files are version 3.
+constexpr sqlite3_io_methods kMethods = MakeMethods();
 
 int Open(sqlite3_vfs* v, sqlite3_filename name, sqlite3_file* f, int flags, int* out) {
   f->pMethods = nullptr;
-  sqlite3_file* real = reinterpret_cast<FaultFile*>(f)->real();
-  real->pMethods = nullptr;
+  Real(f)->pMethods = nullptr;
   if (int rc = Hit(FaultOp::kOpen)) {
     if (state.open_fails_with_methods) {
       ++state.opens;
@@ -117,12 +115,7 @@ int Open(sqlite3_vfs* v, sqlite3_filename name, sqlite3_file* f, int flags, int*
     }
     return rc;
   }
-  int rc = RealVfs(v)->xOpen(RealVfs(v), name, real, flags, out);
-  if (rc != SQLITE_OK) {
-    if (real->pMethods) real->pMethods->xClose(real);
-    return rc;
-  }
-  // The real file's method version bounds ours: the unix VFS gives 3.
+  if (int rc = shim::OpenReal<FaultFile>(v, name, f, flags, out)) return rc;
   ++state.opens;
   f->pMethods = &kMethods;
   return SQLITE_OK;
@@ -134,24 +127,6 @@ int Delete(sqlite3_vfs* v, const char* name, int sync) {
 int Access(sqlite3_vfs* v, const char* n, int f, int* r) {
   if (int rc = Hit(FaultOp::kAccess)) return rc;
   return RealVfs(v)->xAccess(RealVfs(v), n, f, r);
-}
-int FullPathname(sqlite3_vfs* v, const char* n, int no, char* o) {
-  return RealVfs(v)->xFullPathname(RealVfs(v), n, no, o);
-}
-void* DlOpen(sqlite3_vfs* v, const char* n) { return RealVfs(v)->xDlOpen(RealVfs(v), n); }
-void DlError(sqlite3_vfs* v, int n, char* z) { RealVfs(v)->xDlError(RealVfs(v), n, z); }
-void (*DlSym(sqlite3_vfs* v, void* h, const char* s))(void) {
-  return RealVfs(v)->xDlSym(RealVfs(v), h, s);
-}
-void DlClose(sqlite3_vfs* v, void* h) { RealVfs(v)->xDlClose(RealVfs(v), h); }
-int Randomness(sqlite3_vfs* v, int n, char* o) { return RealVfs(v)->xRandomness(RealVfs(v), n, o); }
-int Sleep(sqlite3_vfs* v, int us) { return RealVfs(v)->xSleep(RealVfs(v), us); }
-int CurrentTime(sqlite3_vfs* v, double* t) { return RealVfs(v)->xCurrentTime(RealVfs(v), t); }
-int GetLastError(sqlite3_vfs* v, int n, char* z) {
-  return RealVfs(v)->xGetLastError(RealVfs(v), n, z);
-}
-int CurrentTimeInt64(sqlite3_vfs* v, sqlite3_int64* t) {
-  return RealVfs(v)->xCurrentTimeInt64(RealVfs(v), t);
 }
 
 }  // namespace
@@ -168,29 +143,12 @@ void FaultVfs::Register(const char* name, const char* base) {
   std::lock_guard lock(mu);
   if (sqlite3_vfs_find(name) != nullptr) return;
   sqlite3_vfs* real = sqlite3_vfs_find(base);
-  auto* vfs = new sqlite3_vfs{};  // lives as long as the process, like any VFS
-  *vfs = sqlite3_vfs{2,
-                     static_cast<int>(sizeof(FaultFile)) + real->szOsFile,
-                     real->mxPathname,
-                     nullptr,
-                     strdup(name),
-                     real,
-                     Open,
-                     Delete,
-                     Access,
-                     FullPathname,
-                     DlOpen,
-                     DlError,
-                     DlSym,
-                     DlClose,
-                     Randomness,
-                     Sleep,
-                     CurrentTime,
-                     GetLastError,
-                     CurrentTimeInt64,
-                     nullptr,
-                     nullptr,
-                     nullptr};
+  // Version 2: the system-call hooks are not offered. Lives as long as the process,
+  // like any registered VFS.
+  auto* vfs = new sqlite3_vfs{shim::ForwardingVfs<FaultFile>(real, strdup(name), 2)};
+  vfs->xOpen = Open;      // xOpen
+  vfs->xDelete = Delete;  // xDelete
+  vfs->xAccess = Access;  // xAccess
   sqlite3_vfs_register(vfs, 0);
 }
 
