@@ -24,6 +24,11 @@ namespace blaze::wal {
 
 inline constexpr uint32_t kLogVersion = 1;
 
+// Sequences at or above this bound are refused (a header's base, a frame's sequence), so
+// that next_sequence = max + 1 can never wrap, whatever a hostile file holds. A log
+// commits far fewer than 2^62 transactions in its life.
+inline constexpr uint64_t kMaxSequence = uint64_t{1} << 62;
+
 // ---- Log header: kHeaderSize bytes at offset 0 ----
 inline constexpr std::array<char, 12> kLogMagic = {'B', 'l', 'a', 'z', 'e', ' ',
                                                    'l', 'o', 'g', '\0', '\0', '\0'};

@@ -15,17 +15,10 @@
 //  3. Header invalid (magic or checksum): if the bytes right after it parse as a frame
 //     whose checksum validates with the salt stored in that frame, the log had content
 //     and its header is damaged: kCorrupt. Else the header is one that never became
-//     durable (a Reset never followed by a sync): no log. Valid.
-//     Limitation: this trusts that the 64-byte header write is not torn within itself
-//     (it lies in one disk sector); a torn Reset over an older log whose first frame is
-//     intact would be reported as kCorrupt, never silently misread.
+//     durable: no log. Valid. (LogWriter::Reset truncates and syncs before writing the
+//     header and syncs the header before any frame, so a torn header is the whole file.)
 //  4. Header valid, RecoverOptions::store_generation set and different: the log is stale
 //     (already checkpointed, or a checkpoint that never became durable). Not scanned.
-//     (Why the generation is checked first: a Reset's header is not synced. If power
-//     goes before the first sync, the old header survives while the new generation's
-//     frames may overwrite the old ones: the scan would stop at once and rule 6 would
-//     find the old generation's synced commits further on and cry corruption. The page
-//     file's generation says the old log is stale before any of that is looked at.)
 //  5. Scan frames in order from offset 64. A frame is valid when it fits in the file, its
 //     type is known or carries the ignorable bit, its reserved bytes are zero, its payload
 //     size is in range for its type and the page size, its salt is the header's, its
@@ -46,9 +39,13 @@
 //  7. The index maps each page to its newest committed frame; earlier committed frames of
 //     the same page are superseded.
 //  8. next_sequence is above every sequence of any valid frame of this generation in the
-//     whole file, discarded tail included. The writer continues there, so an old frame
-//     left in the discarded tail, uncovered later when a new write over it is lost, fails
-//     the sequence rule instead of joining a new transaction.
+//     whole file, discarded tail included, and including a valid frame that ended the
+//     scan by being out of sequence. The writer continues there, so an old frame left in
+//     the discarded tail, uncovered later when a new write over it is lost, fails the
+//     sequence rule instead of joining a new transaction. (The writer also cuts the
+//     discarded tail before it appends: two independent defences.)
+//  Sequences at or above kMaxSequence are refused (header: kCorrupt; frame: invalid), so
+//  next_sequence never wraps on a hostile file.
 // ---------------------------------------------------------------------------------------
 #include "wal/log_reader.h"
 
@@ -143,6 +140,10 @@ Result<LogState> RecoverLog(File& file, const RecoverOptions& options) {
     case HeaderCheck::kValid:
       break;
   }
+  if (header.base_sequence >= kMaxSequence) {
+    return Status(Code::kCorrupt, "store log: header base sequence " +
+                                      std::to_string(header.base_sequence) + " out of range");
+  }
   state.has_header = true;
   state.header = header;
   state.last_sequence = header.base_sequence;
@@ -163,22 +164,27 @@ Result<LogState> RecoverLog(File& file, const RecoverOptions& options) {
   state.end = kHeaderSize;
   FrameError stop = FrameError::kNone;
   const char* stop_reason = nullptr;
+  uint64_t stop_frame_size = kFrameAlign;  // how far past pos the search for later frames starts
   for (;;) {
     Result<std::span<const std::byte>> bytes = window.Get(pos, max_frame);
     if (!bytes.ok()) return bytes.status();
     FrameFields f;
     stop = CheckFrame(bytes.value(), page_size, header.salt, &f);
+    if (stop == FrameError::kNone && f.sequence >= kMaxSequence) stop = FrameError::kBadHeader;
     if (stop != FrameError::kNone) {
       stop_reason = FrameErrorName(stop);
       break;
     }
+    // Counted even when it ends the scan: the next writer must never reuse a sequence
+    // that a valid frame in the file already carries.
+    max_sequence = std::max(max_sequence, f.sequence);
     const bool in_sequence =
         open_sequence ? f.sequence == *open_sequence : f.sequence > state.last_sequence;
     if (!in_sequence) {
       stop_reason = "out of sequence";
+      stop_frame_size = FrameSize(f.payload_size);
       break;
     }
-    max_sequence = std::max(max_sequence, f.sequence);
     const uint64_t frame_size = FrameSize(f.payload_size);
     if (f.type == static_cast<uint8_t>(FrameType::kCommit)) {
       const uint64_t durable_end =
@@ -213,14 +219,16 @@ Result<LogState> RecoverLog(File& file, const RecoverOptions& options) {
   // Rule 6 (and the tail part of rule 8): look past the invalid frame for frames of this
   // generation. A candidate must have the salt at its salt offset, so one 8-byte compare
   // rejects almost every position before any checksum is computed.
+  // A scan that stopped on a valid frame (out of sequence) skips that frame itself.
   const uint64_t file_end = size;
-  for (uint64_t q = pos + kFrameAlign; q + kFrameHeaderSize <= file_end; q += kFrameAlign) {
+  for (uint64_t q = pos + stop_frame_size; q + kFrameHeaderSize <= file_end; q += kFrameAlign) {
     Result<std::span<const std::byte>> bytes = window.Get(q, max_frame);
     if (!bytes.ok()) return bytes.status();
     if (bytes.value().size() < kFrameHeaderSize) break;
     if (LoadU64(bytes.value().data() + kFrameSaltOffset) != header.salt) continue;
     FrameFields f;
     if (CheckFrame(bytes.value(), page_size, header.salt, &f) != FrameError::kNone) continue;
+    if (f.sequence >= kMaxSequence) continue;
     max_sequence = std::max(max_sequence, f.sequence);
     if (f.type == static_cast<uint8_t>(FrameType::kCommit)) {
       const uint64_t durable_end =
@@ -255,27 +263,30 @@ Result<PageFrame> ReadFrame(File& file, uint64_t offset, uint64_t salt, uint32_t
   }
   const auto max_payload = static_cast<uint32_t>(
       std::min<uint64_t>(kMaxPageSize, buffer.size() - std::min(buffer.size(), kFrameHeaderSize)));
-  const std::string where = "store log: frame of page " + std::to_string(page_no) +
-                            " at offset " + std::to_string(offset);
+  // Built only on the failure paths: a read that succeeds allocates nothing.
+  auto where = [&] {
+    return "store log: frame of page " + std::to_string(page_no) + " at offset " +
+           std::to_string(offset);
+  };
   FrameFields f;
   switch (CheckFrame(bytes, max_payload, salt, &f)) {
     case FrameError::kNone:
       break;
     case FrameError::kChecksum:
-      return Status(Code::kChecksum, where + ": checksum mismatch");
+      return Status(Code::kChecksum, where() + ": checksum mismatch");
     case FrameError::kTruncated:
-      return Status(Code::kCorrupt, where + ": extends past the end of the log or the buffer");
+      return Status(Code::kCorrupt, where() + ": extends past the end of the log or the buffer");
     case FrameError::kBadHeader:
     case FrameError::kBadSize:
     case FrameError::kSaltMismatch:  // not reached: the salt was compared above
-      return Status(Code::kCorrupt, where + ": bad frame header");
+      return Status(Code::kCorrupt, where() + ": bad frame header");
   }
   if (f.type != static_cast<uint8_t>(FrameType::kPage)) {
-    return Status(Code::kCorrupt, where + ": not a page frame (type " +
+    return Status(Code::kCorrupt, where() + ": not a page frame (type " +
                                       std::to_string(f.type) + ")");
   }
   if (f.page != page_no) {
-    return Status(Code::kCorrupt, where + ": holds page " + std::to_string(f.page));
+    return Status(Code::kCorrupt, where() + ": holds page " + std::to_string(f.page));
   }
   frame.codec = static_cast<compress::CodecId>(f.codec);  // CheckFrame checked it is known
   frame.payload = bytes.subspan(kFrameHeaderSize, f.payload_size);

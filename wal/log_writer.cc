@@ -1,6 +1,7 @@
 // wal/log_writer.cc: the store log writer (one Write per frame, sticky errors).
 #include "wal/log_writer.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -20,7 +21,25 @@ LogWriter::LogWriter(File& file, const LogState& recovered) : file_(file) {
   // A claim carried over is still true; bytes recovery read past it may sit in the OS
   // cache only (the previous writer was killed before syncing), so claim no more.
   durable_end_ = recovered.durable_end;
+  last_commit_end_ = recovered.end;
+  // Whatever lies past recovered.end (a torn tail, frames of an unfinished transaction,
+  // stray commit records) must be gone for good before this writer appends: otherwise a
+  // later power cut could bring an old frame back next to new ones.
+  trim_pending_ = true;
   buffer_.resize(MaxFrameSize(page_size_));
+}
+
+Status LogWriter::TrimTail() {
+  if (!trim_pending_) return Status::Ok();
+  Result<uint64_t> size = file_.Size();
+  if (!size.ok()) return Fail(size.status());
+  if (size.value() > end_) {
+    if (Status s = file_.Truncate(end_); !s.ok()) return Fail(std::move(s));
+    if (Status s = file_.Sync(); !s.ok()) return Fail(std::move(s));
+    durable_end_ = end_;  // everything before end_ is committed, and now synced
+  }
+  trim_pending_ = false;
+  return Status::Ok();
 }
 
 Status LogWriter::Fail(Status status) {
@@ -47,6 +66,11 @@ Status LogWriter::Reset(uint64_t salt, uint64_t generation, uint32_t page_size) 
     return Status(Code::kInvalidArgument, "store log: Reset with the current salt");
   }
   buffer_.resize(MaxFrameSize(page_size));  // the only allocation; at most 64 KiB + 40
+  // The old generation goes first, durably: a header torn by a power cut must never sit
+  // in front of the previous generation's frames, which would pass for a damaged log.
+  if (Status s = file_.Truncate(0); !s.ok()) return Fail(std::move(s));
+  if (Status s = file_.Sync(); !s.ok()) return Fail(std::move(s));
+  trim_pending_ = false;
   LogHeader header;
   header.page_size = page_size;
   header.salt = salt;
@@ -57,11 +81,15 @@ Status LogWriter::Reset(uint64_t salt, uint64_t generation, uint32_t page_size) 
       !s.ok()) {
     return Fail(std::move(s));
   }
+  // Durable before any frame is written after it: a torn header can then only be the
+  // whole file.
+  if (Status s = file_.Sync(); !s.ok()) return Fail(std::move(s));
   page_size_ = page_size;
   salt_ = salt;
   generation_ = generation;
   end_ = kHeaderSize;
-  durable_end_ = 0;  // nothing of the new generation is durable yet
+  durable_end_ = kHeaderSize;
+  last_commit_end_ = kHeaderSize;
   return Status::Ok();
 }
 
@@ -78,6 +106,7 @@ Result<uint64_t> LogWriter::WriteFrame(const FrameFields& fields) {
 Result<uint64_t> LogWriter::AppendPage(uint32_t page_no, compress::CodecId codec,
                                        std::span<const std::byte> payload) {
   if (Status s = CheckWritable(true); !s.ok()) return s;
+  if (Status s = TrimTail(); !s.ok()) return s;
   if (page_no == 0 || payload.empty() || payload.size() > page_size_ ||
       !compress::IsKnownCodec(static_cast<uint8_t>(codec))) {
     return Status(Code::kInvalidArgument,
@@ -99,6 +128,10 @@ Result<uint64_t> LogWriter::AppendPage(uint32_t page_no, compress::CodecId codec
 
 Result<uint64_t> LogWriter::AppendCommit(uint32_t db_pages, bool sync_follows) {
   if (Status s = CheckWritable(true); !s.ok()) return s;
+  if (Status s = TrimTail(); !s.ok()) return s;
+  if (next_sequence_ >= kMaxSequence) {
+    return Fail(Status(Code::kFull, "store log: commit sequence exhausted"));
+  }
   FrameFields f;
   f.type = static_cast<uint8_t>(FrameType::kCommit);
   f.flags = sync_follows ? kCommitFlagSyncFollows : 0;
@@ -108,14 +141,21 @@ Result<uint64_t> LogWriter::AppendCommit(uint32_t db_pages, bool sync_follows) {
   f.sequence = next_sequence_;
   StoreU64(buffer_.data() + kFrameHeaderSize + kCommitDurableEndOffset, durable_end_);
   Result<uint64_t> offset = WriteFrame(f);
-  if (offset.ok()) ++next_sequence_;
+  if (offset.ok()) {
+    ++next_sequence_;
+    last_commit_end_ = end_;
+  }
   return offset;
 }
 
 Status LogWriter::Sync() {
   if (Status s = CheckWritable(false); !s.ok()) return s;
+  if (Status s = TrimTail(); !s.ok()) return s;
   if (Status s = file_.Sync(); !s.ok()) return Fail(std::move(s));
-  durable_end_ = end_;
+  // Claim only up to the last commit record: frames of an unfinished transaction are
+  // durable too, but recovery may discard them (the commit never comes), and a claim
+  // past bytes that recovery discards would later read as damage.
+  durable_end_ = std::max(durable_end_, last_commit_end_);
   return Status::Ok();
 }
 

@@ -40,19 +40,22 @@ class LogWriter {
 
   // Continues the log `recovered` describes (RecoverLog's result for `file`): appends go
   // at recovered.end with recovered.header's salt, and sequences continue above every
-  // sequence recovery saw in the file. When the state has no usable header
-  // (!has_header or stale) the writer behaves as LogWriter(file): Reset first.
+  // sequence recovery saw in the file. Before its first append or sync the writer cuts
+  // the file at recovered.end and syncs (once, only if anything lies past it), so no
+  // discarded frame can ever come back next to new ones. When the state has no usable
+  // header (!has_header or stale) the writer behaves as LogWriter(file): Reset first.
   LogWriter(File& file, const LogState& recovered);
 
   LogWriter(const LogWriter&) = delete;
   LogWriter& operator=(const LogWriter&) = delete;
 
-  // Starts a new log generation: writes a fresh header at offset 0 with `salt`, the
-  // store `generation` and `page_size`, and moves the append point right after it. Frames
-  // of the previous generation left in the file stay until overwritten; their salt
-  // differs, so recovery never takes them for frames of this one. No sync of its own:
-  // the header becomes durable with the first Sync (until then recovery finds the old
-  // header, or none, and the store's generation check discards the log).
+  // Starts a new log generation: truncates the file to nothing and syncs, writes a fresh
+  // header at offset 0 with `salt`, the store `generation` and `page_size`, syncs again,
+  // and moves the append point right after it. Two syncs: a power cut then leaves either
+  // the old log, an empty file, or a file that is only the (possibly torn) new header;
+  // never a torn header in front of old frames.
+  // REQUIRES: the previous generation's committed frames are no longer needed (the
+  // store checkpointed them and made that durable).
   // The commit sequence continues from the previous generation (the header records the
   // base), so sequences grow for the writer's whole life.
   // REQUIRES: IsValidPageSize(page_size) (else kInvalidArgument); salt differs from the
@@ -77,7 +80,8 @@ class LogWriter {
   [[nodiscard]] Result<uint64_t> AppendCommit(uint32_t db_pages, bool sync_follows);
 
   // Syncs the file. On success every frame appended so far is durable, and later commit
-  // records say so (their durable end becomes end()).
+  // records say so up to the last commit record (their durable end; frames of an
+  // unfinished transaction are not claimed, since recovery may discard them).
   [[nodiscard]] Status Sync();
 
   bool has_header() const { return page_size_ != 0; }
@@ -93,6 +97,8 @@ class LogWriter {
   [[nodiscard]] Status Fail(Status status);
   [[nodiscard]] Status CheckWritable(bool need_header) const;
   [[nodiscard]] Result<uint64_t> WriteFrame(const FrameFields& fields);
+  // Cuts what recovery discarded (see the recovering constructor); once.
+  [[nodiscard]] Status TrimTail();
 
   File& file_;
   std::vector<std::byte> buffer_;  // one frame; MaxFrameSize(page_size_) bytes
@@ -101,6 +107,8 @@ class LogWriter {
   uint64_t generation_ = 0;
   uint64_t end_ = 0;
   uint64_t durable_end_ = 0;
+  uint64_t last_commit_end_ = 0;  // end of the last commit record (or of the header)
+  bool trim_pending_ = false;
   uint64_t next_sequence_ = 1;
   Status error_;  // sticky: the first failed Write or Sync
 };
