@@ -19,7 +19,8 @@ namespace {
 
 using vfs::Guard;
 
-constexpr char kVersion[] = "0.1.0";
+// The project version from meson.build, the one place it is written.
+constexpr char kVersion[] = BLAZE_VERSION;
 
 void VersionFunc(sqlite3_context* ctx, int, sqlite3_value**) noexcept {
   sqlite3_result_text(ctx, kVersion, -1, SQLITE_STATIC);
