@@ -29,15 +29,22 @@ class [[nodiscard]] Status {
  public:
   Status() = default;  // ok
   Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
+  // `detail`: the failing layer's own code, carried up unchanged (the vfs layer puts the
+  // base VFS's extended SQLite result code here, so SQLITE_IOERR_SHORT_READ or
+  // SQLITE_FULL reach SQLite as the base returned them). 0 when there is none.
+  Status(Code code, std::string message, int detail)
+      : code_(code), detail_(detail), message_(std::move(message)) {}
 
   static Status Ok() { return Status(); }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
+  int detail() const { return detail_; }
 
  private:
   Code code_ = Code::kOk;
+  int detail_ = 0;
   std::string message_;
 };
 

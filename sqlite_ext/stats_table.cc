@@ -21,6 +21,8 @@ using vfs::StatsRow;
 constexpr int kColVfs = 0;
 constexpr int kColFile = 1;
 constexpr int kColFirstCounter = 2;
+constexpr int kColFirstFigure = kColFirstCounter + vfs::kCounterCount;
+constexpr int kColRatio = kColFirstFigure + vfs::kFigureCount;
 
 std::string Schema() {
   std::string sql = "CREATE TABLE x(vfs TEXT, file TEXT";
@@ -29,7 +31,13 @@ std::string Schema() {
     sql += name;
     sql += " INTEGER";
   }
-  return sql + ")";
+  for (std::string_view name : vfs::kFigureNames) {
+    sql += ", ";
+    sql += name;
+    sql += " INTEGER";
+  }
+  // logical_bytes / stored_bytes; NULL while nothing is stored.
+  return sql + ", ratio REAL)";
 }
 
 struct Cursor {
@@ -104,6 +112,16 @@ int XColumn(sqlite3_vtab_cursor* cur, sqlite3_context* ctx, int col) noexcept {
     }
   } else if (col >= kColFirstCounter && col < kColFirstCounter + kCounterCount) {
     sqlite3_result_int64(ctx, static_cast<sqlite3_int64>(row.values[col - kColFirstCounter]));
+  } else if (col >= kColFirstFigure && col < kColRatio) {
+    sqlite3_result_int64(ctx, static_cast<sqlite3_int64>(row.figures[col - kColFirstFigure]));
+  } else if (col == kColRatio) {
+    const uint64_t logical = row.figures[static_cast<int>(vfs::Figure::kLogicalBytes)];
+    const uint64_t stored = row.figures[static_cast<int>(vfs::Figure::kStoredBytes)];
+    if (stored == 0) {
+      sqlite3_result_null(ctx);
+    } else {
+      sqlite3_result_double(ctx, static_cast<double>(logical) / static_cast<double>(stored));
+    }
   }
   return SQLITE_OK;
 }

@@ -16,6 +16,7 @@ constexpr std::string_view kPrefix = "blaze_";
 struct Given {
   std::optional<compress::CodecId> codec;
   std::optional<int> level;
+  std::optional<uint64_t> checkpoint_bytes;
 };
 
 Status BadValue(std::string_view key, std::string_view value, std::string_view expected) {
@@ -37,7 +38,15 @@ struct ParamDef {
   Status (*parse)(std::string_view key, std::string_view value, Given& given);
 };
 
-constexpr std::array<ParamDef, 2> kParams = {{
+std::optional<uint64_t> ParseBytes(std::string_view s) {
+  uint64_t v = 0;
+  const char* end = s.data() + s.size();
+  auto [ptr, ec] = std::from_chars(s.data(), end, v);
+  if (s.empty() || ec != std::errc() || ptr != end) return std::nullopt;
+  return v;
+}
+
+constexpr std::array<ParamDef, 3> kParams = {{
     {"blaze_codec",
      [](std::string_view key, std::string_view value, Given& given) {
        given.codec = compress::CodecFromName(value);
@@ -47,6 +56,13 @@ constexpr std::array<ParamDef, 2> kParams = {{
      [](std::string_view key, std::string_view value, Given& given) {
        given.level = ParseInt(value);
        return given.level ? Status::Ok() : BadValue(key, value, "an integer");
+     }},
+    {"blaze_checkpoint",
+     [](std::string_view key, std::string_view value, Given& given) {
+       given.checkpoint_bytes = ParseBytes(value);
+       return given.checkpoint_bytes && *given.checkpoint_bytes <= (uint64_t{1} << 40)
+                  ? Status::Ok()
+                  : BadValue(key, value, "a byte count from 0 (never automatic) to 2^40");
      }},
 }};
 
@@ -92,6 +108,7 @@ Result<StoreOptions> ParseStoreOptions(std::span<const UriParam> params) {
     options.codec = {*given.codec, compress::DefaultLevel(*given.codec)};
   }
   if (given.level) options.codec.level = *given.level;
+  if (given.checkpoint_bytes) options.checkpoint_bytes = *given.checkpoint_bytes;
   if (Status s = compress::ValidateSpec(options.codec); !s.ok()) {
     return Status(Code::kInvalidArgument,
                   "bad value '" + std::to_string(options.codec.level) +

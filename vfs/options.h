@@ -19,6 +19,8 @@ namespace blaze::vfs {
 
 struct StoreOptions {
   compress::CodecSpec codec{compress::CodecId::kLz4, 1};
+  // blaze_checkpoint: log bytes after which a commit checkpoints (0: only on demand).
+  uint64_t checkpoint_bytes = uint64_t{4} << 20;
 };
 
 struct UriParam {

@@ -19,8 +19,10 @@ StatsRegistry& StatsRegistry::Instance() {
   return *registry;
 }
 
-std::shared_ptr<FileStats> StatsRegistry::Register(std::string vfs_name, std::string path) {
-  auto stats = std::make_shared<FileStats>(std::move(vfs_name), std::move(path));
+std::shared_ptr<FileStats> StatsRegistry::Register(std::string vfs_name, std::string path,
+                                                   std::function<FigureValues()> figures) {
+  auto stats =
+      std::make_shared<FileStats>(std::move(vfs_name), std::move(path), std::move(figures));
   std::lock_guard lock(mu_);
   open_.push_back(stats);
   return stats;
@@ -42,8 +44,9 @@ std::vector<StatsRow> StatsRegistry::Snapshot() const {
   StatsRow total{.is_total = true, .vfs_name = {}, .path = {}, .values = closed_};
   for (const auto& f : open_) {
     StatsRow row{.is_total = false, .vfs_name = f->vfs_name(), .path = f->path(),
-                 .values = f->Values()};
+                 .values = f->Values(), .figures = f->Figures()};
     for (int i = 0; i < kCounterCount; ++i) total.values[i] += row.values[i];
+    for (int i = 0; i < kFigureCount; ++i) total.figures[i] += row.figures[i];
     rows.push_back(std::move(row));
   }
   rows.push_back(std::move(total));

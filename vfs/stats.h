@@ -10,6 +10,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -40,10 +41,34 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
 
 using CounterValues = std::array<uint64_t, kCounterCount>;
 
+// What a store holds and has done, read from the store when a snapshot is taken (the
+// store keeps them; vfs/store.h StoreFigures). Append only: the order is the column
+// order of blaze_stats, after the counters and before `ratio`.
+enum class Figure : int {
+  kLogicalBytes,   // the database's size as SQLite sees it
+  kStoredBytes,    // page file + store log on disk
+  kLogBytes,       // the store log on disk
+  kFrames,         // page frames appended to the log
+  kCommits,        // commit records appended
+  kLogSyncs,       // syncs of the log
+  kCheckpoints,    // checkpoints (log moved into the page file)
+  kPageFileSyncs,  // syncs of the page file
+  kDecompressions, // pages decoded for reads
+  kReloads,        // views reloaded after another process changed the store
+  kCount
+};
+inline constexpr int kFigureCount = static_cast<int>(Figure::kCount);
+inline constexpr std::array<std::string_view, kFigureCount> kFigureNames = {
+    "logical_bytes", "stored_bytes", "log_bytes",       "frames",        "commits",
+    "log_syncs",     "checkpoints",  "page_file_syncs", "decompressions", "reloads",
+};
+using FigureValues = std::array<uint64_t, kFigureCount>;
+
 class FileStats {
  public:
-  FileStats(std::string vfs_name, std::string path)
-      : vfs_name_(std::move(vfs_name)), path_(std::move(path)) {}
+  FileStats(std::string vfs_name, std::string path,
+            std::function<FigureValues()> figures = nullptr)
+      : vfs_name_(std::move(vfs_name)), path_(std::move(path)), figures_(std::move(figures)) {}
   FileStats(const FileStats&) = delete;
   FileStats& operator=(const FileStats&) = delete;
 
@@ -54,6 +79,8 @@ class FileStats {
     return counters_[static_cast<int>(c)].load(std::memory_order_relaxed);
   }
   CounterValues Values() const;
+  // The store's figures now (all zero when the file has no store behind it).
+  FigureValues Figures() const { return figures_ ? figures_() : FigureValues{}; }
 
   const std::string& vfs_name() const { return vfs_name_; }
   const std::string& path() const { return path_; }
@@ -61,6 +88,7 @@ class FileStats {
  private:
   const std::string vfs_name_;
   const std::string path_;
+  const std::function<FigureValues()> figures_;
   std::array<std::atomic<uint64_t>, kCounterCount> counters_{};
 };
 
@@ -70,6 +98,7 @@ struct StatsRow {
   std::string vfs_name;
   std::string path;
   CounterValues values{};
+  FigureValues figures{};  // the total row: the sum over open files
 };
 
 // Process-wide list of open store files. Thread-safe.
@@ -79,7 +108,8 @@ class StatsRegistry {
 
   // Registers a new file's counters; the caller keeps the returned object and passes
   // it to Unregister when the file closes.
-  std::shared_ptr<FileStats> Register(std::string vfs_name, std::string path);
+  std::shared_ptr<FileStats> Register(std::string vfs_name, std::string path,
+                                      std::function<FigureValues()> figures = nullptr);
   void Unregister(const std::shared_ptr<FileStats>& stats);
 
   // One row per open store file, in the order they were opened, then the total row.

@@ -1,6 +1,13 @@
-// vfs/store_file.cc: the store file's I/O members (today: count, then forward).
+// vfs/store_file.cc: the store file's I/O members, and the per-process table of open
+// stores they share.
 #include "vfs/store_file.h"
 
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <mutex>
 #include <new>
 #include <type_traits>
 #include <vector>
@@ -8,11 +15,24 @@
 #include "vfs/blaze_vfs.h"
 #include "vfs/io_methods.h"
 #include "vfs/last_error.h"
+#include "vfs/sqlite_file.h"
+#include "vfs/store.h"
 
 namespace blaze::vfs {
+
+// One store per database file per process, shared by its connections.
+struct OpenStore {
+  std::string key;
+  std::unique_ptr<Store> store;
+  std::shared_ptr<FileStats> stats;
+  int refs = 0;
+};
+
 namespace {
 
 constexpr int RoundUp8(int n) { return (n + 7) & ~7; }
+constexpr int kWalCheckpointLock = 1;  // SQLite's WAL_CKPT_LOCK slot in the -shm file
+constexpr int kWalFirstReadLock = 3;   // WAL_READ_LOCK(0)
 
 // The blaze_* parameters of a database filename, as SQLite parsed them from the URI.
 std::vector<UriParam> UriParams(const char* zName) {
@@ -24,6 +44,100 @@ std::vector<UriParam> UriParams(const char* zName) {
     params.push_back({key, value ? value : ""});
   }
   return params;
+}
+
+std::mutex& OpenStoresMutex() {
+  static auto* mu = new std::mutex;
+  return *mu;
+}
+std::map<std::string, OpenStore*>& OpenStores() {
+  static auto* all = new std::map<std::string, OpenStore*>;
+  return *all;
+}
+
+// Files are the same store when they are the same inode, whatever path reached them.
+std::string StoreKey(const BlazeVfs* vfs, const char* zName) {
+  struct stat st {};
+  if (::stat(zName, &st) == 0) {
+    return vfs->base()->zName + std::string(":") + std::to_string(st.st_dev) + ":" +
+           std::to_string(st.st_ino);
+  }
+  return vfs->base()->zName + std::string(":path:") + zName;
+}
+
+FigureValues ToFigures(const StoreFigures& f) {
+  FigureValues v{};
+  v[static_cast<int>(Figure::kLogicalBytes)] = f.logical_bytes;
+  v[static_cast<int>(Figure::kStoredBytes)] = f.page_file_bytes + f.log_bytes;
+  v[static_cast<int>(Figure::kLogBytes)] = f.log_bytes;
+  v[static_cast<int>(Figure::kFrames)] = f.frames;
+  v[static_cast<int>(Figure::kCommits)] = f.commits;
+  v[static_cast<int>(Figure::kLogSyncs)] = f.log_syncs;
+  v[static_cast<int>(Figure::kCheckpoints)] = f.checkpoints;
+  v[static_cast<int>(Figure::kPageFileSyncs)] = f.page_file_syncs;
+  v[static_cast<int>(Figure::kDecompressions)] = f.decodes;
+  v[static_cast<int>(Figure::kReloads)] = f.reloads;
+  return v;
+}
+
+// Finds or creates the store of the file `lower` (just opened as zName). On failure
+// returns an SQLite code and reports why.
+int AcquireStore(BlazeVfs* vfs, const char* zName, int flags, const StoreOptions& options,
+                 sqlite3_file* lower, OpenStore** out) {
+  const std::string key = StoreKey(vfs, zName);
+  std::lock_guard lock(OpenStoresMutex());
+  auto& all = OpenStores();
+  if (auto it = all.find(key); it != all.end()) {
+    it->second->refs += 1;
+    *out = it->second;
+    return SQLITE_OK;
+  }
+  (void)lower;  // nothing is read at open: SQLite reads at its first lock, and so do we
+  const bool read_only = (flags & SQLITE_OPEN_READONLY) != 0;
+  int log_flags = SQLITE_OPEN_WAL | (read_only ? SQLITE_OPEN_READONLY
+                                               : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  Result<std::unique_ptr<SqliteFile>> log =
+      SqliteFile::Open(vfs->base(), std::string(zName) + "-blazelog", log_flags);
+  std::unique_ptr<File> log_file;
+  if (log.ok()) {
+    log_file = std::move(log.value());
+  } else if (!read_only) {
+    const int rc = SqliteCode(log.status(), SQLITE_CANTOPEN);
+    ReportError(rc, "cannot open the store log of " + std::string(zName) + ": " +
+                        log.status().message());
+    return rc;
+  }  // read-only and no log: a store that was never written, or a checkpointed one
+  StoreConfig config;
+  config.codec = options.codec;
+  config.checkpoint_bytes = options.checkpoint_bytes;
+  config.read_only = read_only;
+  config.name = zName;
+  auto open = std::make_unique<OpenStore>();
+  open->key = key;
+  open->store = std::make_unique<Store>(std::move(log_file), std::move(config));
+  Store* store = open->store.get();
+  open->stats = StatsRegistry::Instance().Register(vfs->name(), zName,
+                                                   [store] { return ToFigures(store->Figures()); });
+  open->refs = 1;
+  *out = open.get();
+  all.emplace(key, open.release());
+  return SQLITE_OK;
+}
+
+void ReleaseStore(OpenStore* open) {
+  std::lock_guard lock(OpenStoresMutex());
+  if (--open->refs > 0) return;
+  OpenStores().erase(open->key);
+  StatsRegistry::Instance().Unregister(open->stats);
+  delete open;
+}
+
+// Turns a failed store call into an SQLite code, with a log line naming the file.
+int Report(const Status& s, int fallback, const char* what) {
+  const int rc = SqliteCode(s, fallback);
+  // Errors the base VFS returned were already logged by it (or are its business).
+  if (s.detail() == 0) ReportError(rc, std::string("blaze: ") + what + ": " + s.message());
+  return rc;
 }
 
 }  // namespace
@@ -40,10 +154,15 @@ sqlite3_file* StoreFile::LowerFile() {
                                          RoundUp8(static_cast<int>(sizeof(StoreFile))));
 }
 
-StoreFile::StoreFile(BlazeVfs* vfs, StoreOptions options, std::shared_ptr<FileStats> stats)
-    : base_{nullptr}, vfs_(vfs), options_(options), stats_(std::move(stats)) {}
+StoreFile::StoreFile(BlazeVfs* vfs, StoreOptions options)
+    : base_{nullptr}, vfs_(vfs), options_(options) {}
 
-StoreFile::~StoreFile() { StatsRegistry::Instance().Unregister(stats_); }
+StoreFile::~StoreFile() {
+  db_.reset();
+  if (open_ != nullptr) ReleaseStore(open_);
+}
+
+FileStats& StoreFile::stats() { return *open_->stats; }
 
 int StoreFile::Open(BlazeVfs* vfs, const char* zName, sqlite3_file* pFile, int flags,
                     int* pOutFlags) {
@@ -56,13 +175,17 @@ int StoreFile::Open(BlazeVfs* vfs, const char* zName, sqlite3_file* pFile, int f
     ReportError(SQLITE_CANTOPEN, options.status().message() + " (opening " + zName + ")");
     return SQLITE_CANTOPEN;
   }
-  auto stats = StatsRegistry::Instance().Register(vfs->name(), zName);
-  auto* file = new (pFile) StoreFile(vfs, options.value(), std::move(stats));
+  auto* file = new (pFile) StoreFile(vfs, options.value());
 
   sqlite3_vfs* base = vfs->base();
   sqlite3_file* lower = file->LowerFile();
   lower->pMethods = nullptr;
   int rc = base->xOpen(base, zName, lower, flags, pOutFlags);
+  if (rc == SQLITE_OK) {
+    rc = AcquireStore(vfs, zName, pOutFlags && (*pOutFlags & SQLITE_OPEN_READONLY) ? SQLITE_OPEN_READONLY : flags,
+                      options.value(), lower, &file->open_);
+    if (rc != SQLITE_OK) lower->pMethods->xClose(lower), lower->pMethods = nullptr;
+  }
   if (rc != SQLITE_OK) {
     // A base VFS may leave its methods set on failure and expect xClose anyway.
     if (lower->pMethods != nullptr) lower->pMethods->xClose(lower);
@@ -70,53 +193,155 @@ int StoreFile::Open(BlazeVfs* vfs, const char* zName, sqlite3_file* pFile, int f
     pFile->pMethods = nullptr;
     return rc;
   }
+  file->db_ = SqliteFile::Borrow(lower);
   file->base_.pMethods = StoreIoMethods(lower->pMethods->iVersion);
   return SQLITE_OK;
 }
 
 int StoreFile::Close() {
+  // Anything written since the last commit point was abandoned by SQLite (a failed
+  // transaction it could not roll back): leave it to recovery, commit nothing.
+  db_.reset();
   int rc = Lower()->xClose(LowerFile());
   this->~StoreFile();
   return rc;
 }
 
 int StoreFile::Read(void* pBuf, int iAmt, sqlite3_int64 iOfst) {
-  stats_->Add(Counter::kReads);
-  stats_->Add(Counter::kBytesRead, static_cast<uint64_t>(iAmt));
-  return Lower()->xRead(LowerFile(), pBuf, iAmt, iOfst);
+  stats().Add(Counter::kReads);
+  stats().Add(Counter::kBytesRead, static_cast<uint64_t>(iAmt));
+  auto dst = std::span<std::byte>(static_cast<std::byte*>(pBuf), static_cast<size_t>(iAmt));
+  Result<size_t> got = open_->store->Read(*db_, static_cast<uint64_t>(iOfst), dst);
+  if (!got.ok()) return Report(got.status(), SQLITE_IOERR_READ, "read");
+  if (got.value() < dst.size()) {
+    std::memset(dst.data() + got.value(), 0, dst.size() - got.value());
+    return SQLITE_IOERR_SHORT_READ;
+  }
+  return SQLITE_OK;
 }
 
 int StoreFile::Write(const void* pBuf, int iAmt, sqlite3_int64 iOfst) {
-  stats_->Add(Counter::kWrites);
-  stats_->Add(Counter::kBytesWritten, static_cast<uint64_t>(iAmt));
-  return Lower()->xWrite(LowerFile(), pBuf, iAmt, iOfst);
+  stats().Add(Counter::kWrites);
+  stats().Add(Counter::kBytesWritten, static_cast<uint64_t>(iAmt));
+  auto src = std::span<const std::byte>(static_cast<const std::byte*>(pBuf),
+                                        static_cast<size_t>(iAmt));
+  Status s = open_->store->Write(*db_, static_cast<uint64_t>(iOfst), src);
+  return s.ok() ? SQLITE_OK : Report(s, SQLITE_IOERR_WRITE, "write");
 }
 
 int StoreFile::Truncate(sqlite3_int64 size) {
-  stats_->Add(Counter::kTruncates);
-  return Lower()->xTruncate(LowerFile(), size);
+  stats().Add(Counter::kTruncates);
+  Status s = open_->store->Truncate(*db_, static_cast<uint64_t>(size));
+  if (!s.ok()) return Report(s, SQLITE_IOERR_TRUNCATE, "truncate");
+  // A WAL checkpoint truncates after SQLITE_FCNTL_CKPT_DONE, and at synchronous=OFF no
+  // sync follows: without a write lock there is no later commit point to wait for.
+  if (lock_ < SQLITE_LOCK_RESERVED) return CommitPoint(ckpt_locked_);
+  return SQLITE_OK;
 }
 
 int StoreFile::Sync(int flags) {
-  stats_->Add(Counter::kSyncs);
-  return Lower()->xSync(LowerFile(), flags);
+  stats().Add(Counter::kSyncs);
+  db_->set_sync_flags(flags & (SQLITE_SYNC_NORMAL | SQLITE_SYNC_FULL));
+  Status s = open_->store->Commit(*db_, true, true);
+  return s.ok() ? SQLITE_OK : Report(s, SQLITE_IOERR_FSYNC, "sync");
 }
 
-int StoreFile::FileSize(sqlite3_int64* pSize) { return Lower()->xFileSize(LowerFile(), pSize); }
+int StoreFile::CommitPoint(bool may_checkpoint) {
+  Status s = open_->store->Commit(*db_, false, may_checkpoint);
+  return s.ok() ? SQLITE_OK : Report(s, SQLITE_IOERR_WRITE, "commit");
+}
+
+int StoreFile::FileSize(sqlite3_int64* pSize) {
+  *pSize = static_cast<sqlite3_int64>(open_->store->Size());
+  return SQLITE_OK;
+}
 
 int StoreFile::Lock(int eLock) {
+  const int before = lock_;
   int rc = Lower()->xLock(LowerFile(), eLock);
-  if (rc == SQLITE_OK) stats_->Add(Counter::kLocks);
-  return rc;
+  if (rc != SQLITE_OK) return rc;
+  stats().Add(Counter::kLocks);
+  lock_ = eLock;
+  if (before == SQLITE_LOCK_NONE && eLock >= SQLITE_LOCK_SHARED) {
+    // A new read: pick up what other processes committed since our last one.
+    Status s = open_->store->Refresh(*db_);
+    if (!s.ok()) {
+      Lower()->xUnlock(LowerFile(), SQLITE_LOCK_NONE);
+      lock_ = SQLITE_LOCK_NONE;
+      return Report(s, SQLITE_IOERR_READ, "refresh");
+    }
+  }
+  return SQLITE_OK;
 }
 
-int StoreFile::Unlock(int eLock) { return Lower()->xUnlock(LowerFile(), eLock); }
+int StoreFile::Unlock(int eLock) {
+  int rc = SQLITE_OK;
+  if (eLock < SQLITE_LOCK_RESERVED && lock_ >= SQLITE_LOCK_RESERVED) {
+    // The writer gives up the file: whatever it wrote is finished (a rollback included).
+    rc = CommitPoint(lock_ == SQLITE_LOCK_EXCLUSIVE);
+  }
+  const int rc2 = Lower()->xUnlock(LowerFile(), eLock);
+  if (rc2 == SQLITE_OK) lock_ = std::min(lock_, eLock);
+  return rc != SQLITE_OK ? rc : rc2;
+}
 
 int StoreFile::CheckReservedLock(int* pResOut) {
   return Lower()->xCheckReservedLock(LowerFile(), pResOut);
 }
 
+int StoreFile::RunMaintenance(bool compact) {
+  if (lock_ >= SQLITE_LOCK_RESERVED) {
+    // This connection's own write transaction is not finished: checkpointing now would
+    // commit half of it.
+    ReportError(SQLITE_MISUSE, "blaze: checkpoint inside a write transaction; commit first");
+    return SQLITE_MISUSE;
+  }
+  // The right to write the page file: in WAL mode SQLite's checkpoint lock (only
+  // checkpoints write the database file there), else the RESERVED lock (other writers
+  // wait; readers keep reading old extents, which a checkpoint never overwrites, and
+  // validate everything they read).
+  const int held = lock_;
+  int rc = SQLITE_OK;
+  if (shm_mapped_) {
+    rc = Lower()->xShmLock(LowerFile(), kWalCheckpointLock, 1, SQLITE_SHM_LOCK | SQLITE_SHM_EXCLUSIVE);
+  } else {
+    if (held == SQLITE_LOCK_NONE) rc = Lower()->xLock(LowerFile(), SQLITE_LOCK_SHARED);
+    if (rc == SQLITE_OK) {
+      rc = Lower()->xLock(LowerFile(), SQLITE_LOCK_RESERVED);
+      if (rc != SQLITE_OK && held == SQLITE_LOCK_NONE) Lower()->xUnlock(LowerFile(), SQLITE_LOCK_NONE);
+    }
+  }
+  if (rc != SQLITE_OK) return rc;
+  Store& store = *open_->store;
+  Status s = compact ? store.Compact(*db_) : store.Checkpoint(*db_);
+  if (shm_mapped_) {
+    Lower()->xShmLock(LowerFile(), kWalCheckpointLock, 1, SQLITE_SHM_UNLOCK | SQLITE_SHM_EXCLUSIVE);
+  } else {
+    Lower()->xUnlock(LowerFile(), held == SQLITE_LOCK_NONE ? SQLITE_LOCK_NONE : SQLITE_LOCK_SHARED);
+  }
+  return s.ok() ? SQLITE_OK : Report(s, SQLITE_IOERR_WRITE, compact ? "compact" : "checkpoint");
+}
+
 int StoreFile::FileControl(int op, void* pArg) {
+  switch (op) {
+    case SQLITE_FCNTL_COMMIT_PHASETWO:
+      // The pager finished a transaction (synchronous=OFF gets no sync).
+      return CommitPoint(lock_ == SQLITE_LOCK_EXCLUSIVE);
+    case SQLITE_FCNTL_CKPT_DONE:
+      // A WAL checkpoint copied its pages: commit them before SQLite tells readers.
+      return CommitPoint(true);
+    case SQLITE_FCNTL_SIZE_HINT:
+    case SQLITE_FCNTL_CHUNK_SIZE:
+      return SQLITE_OK;  // the logical file has no physical size to prepare
+    case SQLITE_FCNTL_MMAP_SIZE:
+      return SQLITE_OK;  // mapping the page file would expose compressed bytes
+    case kFcntlCheckpoint:
+      return RunMaintenance(false);
+    case kFcntlCompact:
+      return RunMaintenance(true);
+    default:
+      break;
+  }
   int rc = Lower()->xFileControl(LowerFile(), op, pArg);
   if (op == SQLITE_FCNTL_VFSNAME) {
     // Name the whole stack, outermost first: "blaze/unix".
@@ -133,28 +358,58 @@ int StoreFile::FileControl(int op, void* pArg) {
 
 int StoreFile::SectorSize() { return Lower()->xSectorSize(LowerFile()); }
 
-int StoreFile::DeviceCharacteristics() { return Lower()->xDeviceCharacteristics(LowerFile()); }
+int StoreFile::DeviceCharacteristics() {
+  // Writes reach the log, never the page file in place: no atomic-write promise of the
+  // base device holds for the logical file.
+  return Lower()->xDeviceCharacteristics(LowerFile()) &
+         ~(SQLITE_IOCAP_ATOMIC | SQLITE_IOCAP_ATOMIC512 | SQLITE_IOCAP_ATOMIC1K |
+           SQLITE_IOCAP_ATOMIC2K | SQLITE_IOCAP_ATOMIC4K | SQLITE_IOCAP_ATOMIC8K |
+           SQLITE_IOCAP_ATOMIC16K | SQLITE_IOCAP_ATOMIC32K | SQLITE_IOCAP_ATOMIC64K |
+           SQLITE_IOCAP_BATCH_ATOMIC);
+}
 
 int StoreFile::ShmMap(int iPg, int pgsz, int isWrite, void volatile** pp) {
-  return Lower()->xShmMap(LowerFile(), iPg, pgsz, isWrite, pp);
+  const int rc = Lower()->xShmMap(LowerFile(), iPg, pgsz, isWrite, pp);
+  if (rc == SQLITE_OK) shm_mapped_ = true;
+  return rc;
 }
 
 int StoreFile::ShmLock(int offset, int n, int flags) {
-  return Lower()->xShmLock(LowerFile(), offset, n, flags);
+  const bool releasing_ckpt = (flags & SQLITE_SHM_UNLOCK) && offset <= kWalCheckpointLock &&
+                              offset + n > kWalCheckpointLock && ckpt_locked_;
+  if (releasing_ckpt) {
+    // A WAL checkpoint ends: its writes are finished whatever happened.
+    (void)CommitPoint(true);
+  }
+  int rc = Lower()->xShmLock(LowerFile(), offset, n, flags);
+  if (rc != SQLITE_OK) return rc;
+  if (offset <= kWalCheckpointLock && offset + n > kWalCheckpointLock) {
+    ckpt_locked_ = (flags & SQLITE_SHM_LOCK) && (flags & SQLITE_SHM_EXCLUSIVE);
+  }
+  if ((flags & SQLITE_SHM_LOCK) && offset >= kWalFirstReadLock) {
+    // A WAL reader takes a read mark: a new snapshot, which may read the page file.
+    Status s = open_->store->Refresh(*db_);
+    if (!s.ok()) {
+      Lower()->xShmLock(LowerFile(), offset, n,
+                        SQLITE_SHM_UNLOCK | (flags & (SQLITE_SHM_SHARED | SQLITE_SHM_EXCLUSIVE)));
+      return Report(s, SQLITE_IOERR_READ, "refresh");
+    }
+  }
+  return SQLITE_OK;
 }
 
 void StoreFile::ShmBarrier() { Lower()->xShmBarrier(LowerFile()); }
 
-int StoreFile::ShmUnmap(int deleteFlag) { return Lower()->xShmUnmap(LowerFile(), deleteFlag); }
-
-int StoreFile::Fetch(sqlite3_int64 iOfst, int iAmt, void** pp) {
-  int rc = Lower()->xFetch(LowerFile(), iOfst, iAmt, pp);
-  if (rc == SQLITE_OK && *pp != nullptr) stats_->Add(Counter::kFetches);
-  return rc;
+int StoreFile::ShmUnmap(int deleteFlag) {
+  shm_mapped_ = false;
+  return Lower()->xShmUnmap(LowerFile(), deleteFlag);
 }
 
-int StoreFile::Unfetch(sqlite3_int64 iOfst, void* p) {
-  return Lower()->xUnfetch(LowerFile(), iOfst, p);
+int StoreFile::Fetch(sqlite3_int64, int, void** pp) {
+  *pp = nullptr;  // no mapping of decoded pages yet (issue 5): SQLite falls back to xRead
+  return SQLITE_OK;
 }
+
+int StoreFile::Unfetch(sqlite3_int64, void*) { return SQLITE_OK; }
 
 }  // namespace blaze::vfs

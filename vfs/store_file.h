@@ -3,9 +3,19 @@
 // SQLite hands the VFS a block of szOsFile bytes for each open file. For a main
 // database Blaze places a StoreFile at the start of that block and the base VFS's own
 // file object right behind it (LowerFile()). Every I/O method SQLite calls on the file
-// lands in one StoreFile member. Today a StoreFile forwards to the base file and counts
-// what passes; the compressed page store (docs/architecture.md) replaces the forwarding
-// behind the same members.
+// lands in one StoreFile member, which serves it from the compressed page store
+// (vfs/store.h) shared by every connection of the process on that file. The base file
+// is the page file; locks and shared memory pass through to it unchanged.
+//
+// How SQLite's calls map onto the store (docs/design/store.md, "Commit points"):
+//  - xRead/xWrite/xTruncate/xFileSize: the store's logical file;
+//  - xSync: a commit point, then one sync of the store log;
+//  - SQLITE_FCNTL_COMMIT_PHASETWO, SQLITE_FCNTL_CKPT_DONE, xUnlock below RESERVED, the
+//    release of the WAL checkpoint lock, and a truncate outside a write lock: commit
+//    points without a sync (what synchronous=OFF gets);
+//  - xLock to SHARED and a WAL read mark: Store::Refresh (see other processes' commits);
+//  - xFetch returns no pointer (SQLite then reads); the memory-map hints are not passed
+//    to the base, which would map compressed bytes.
 //
 // Assumptions about the caller (SQLite's pager):
 //  - it serialises calls on one sqlite3_file (one connection, one thread at a time);
@@ -27,6 +37,14 @@
 namespace blaze::vfs {
 
 class BlazeVfs;
+class SqliteFile;
+struct OpenStore;
+
+// Private file-control opcodes of a store file (sqlite3_file_control on "main"):
+// checkpoint or compact the store now. pArg is unused. SQLITE_BUSY when another
+// connection holds the write lock; SQLITE_MISUSE inside a write transaction.
+inline constexpr int kFcntlCheckpoint = 0x426c7a01;
+inline constexpr int kFcntlCompact = 0x426c7a02;
 
 class StoreFile {
  public:
@@ -65,16 +83,25 @@ class StoreFile {
   int Unfetch(sqlite3_int64 iOfst, void* p);
 
  private:
-  StoreFile(BlazeVfs* vfs, StoreOptions options, std::shared_ptr<FileStats> stats);
+  StoreFile(BlazeVfs* vfs, StoreOptions options);
   ~StoreFile();
 
   sqlite3_file* LowerFile();
   const sqlite3_io_methods* Lower() { return LowerFile()->pMethods; }
+  FileStats& stats();
+  // Runs `op` (a checkpoint or compaction) holding the write right on the page file.
+  int RunMaintenance(bool compact);
+  // A commit point without sync; `may_checkpoint`: this connection holds the write right.
+  int CommitPoint(bool may_checkpoint);
 
   sqlite3_file base_;  // must be first: SQLite sees this StoreFile as a sqlite3_file
   BlazeVfs* const vfs_;
   const StoreOptions options_;
-  const std::shared_ptr<FileStats> stats_;
+  OpenStore* open_ = nullptr;          // the shared store; released in Close
+  std::unique_ptr<SqliteFile> db_;     // the page file, through LowerFile()
+  int lock_ = 0;                       // SQLITE_LOCK_* this connection holds
+  bool ckpt_locked_ = false;           // holds the WAL checkpoint lock
+  bool shm_mapped_ = false;            // the -shm file is mapped: WAL mode
 };
 
 }  // namespace blaze::vfs

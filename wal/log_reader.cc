@@ -37,7 +37,9 @@
 //     Limitation: damage to the last synced transaction itself, with nothing valid after
 //     it, looks exactly like a torn tail and is taken as one (the log alone cannot tell).
 //  7. The index maps each page to its newest committed frame; earlier committed frames of
-//     the same page are superseded.
+//     the same page are superseded. A commit whose database size is below a page drops
+//     that page from the index (the database was truncated), and the smallest size any
+//     commit recorded is reported, so the store knows which page-file pages were cut.
 //  8. next_sequence is above every sequence of any valid frame of this generation in the
 //     whole file, discarded tail included, and including a valid frame that ended the
 //     scan by being out of sequence. The writer continues there, so an old frame left in
@@ -160,6 +162,7 @@ Result<LogState> RecoverLog(File& file, const RecoverOptions& options) {
   uint64_t max_sequence = header.base_sequence;
   std::optional<uint64_t> open_sequence;  // sequence of the unfinished transaction
   std::vector<std::pair<uint32_t, uint64_t>> pending;  // its page frames
+  uint32_t max_indexed = 0;  // >= every page number in state.index
   uint64_t open_frames = 0;
   state.end = kHeaderSize;
   FrameError stop = FrameError::kNone;
@@ -194,8 +197,16 @@ Result<LogState> RecoverLog(File& file, const RecoverOptions& options) {
                                           " claims durable end " + std::to_string(durable_end) +
                                           " beyond itself");
       }
-      for (const auto& [page, offset] : pending) state.index[page] = offset;  // rule 7
+      for (const auto& [page, offset] : pending) {  // rule 7
+        state.index[page] = offset;
+        max_indexed = std::max(max_indexed, page);
+      }
       pending.clear();
+      if (max_indexed > f.page) {  // a truncate: cut the pages above the new size
+        std::erase_if(state.index, [&](const auto& entry) { return entry.first > f.page; });
+        max_indexed = f.page;
+      }
+      state.min_db_pages = std::min(state.min_db_pages.value_or(f.page), f.page);
       open_sequence.reset();
       state.frames += open_frames + 1;
       open_frames = 0;

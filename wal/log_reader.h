@@ -46,6 +46,10 @@ struct LogState {
   // The database size in pages recorded by the last valid commit; nullopt when the log
   // holds no commit (the page file's size stands).
   std::optional<uint32_t> db_pages;
+  // The smallest database size any valid commit recorded (nullopt when none): pages of
+  // the page file above it were cut by a truncate since the checkpoint and read as
+  // zeros unless a later frame rewrote them.
+  std::optional<uint32_t> min_db_pages;
   uint64_t last_sequence = 0;  // of the last valid commit (header.base_sequence if none)
   // Greater than every sequence found in any valid frame of this generation, discarded
   // tail included; the writer continues from it, so a frame left in the discarded tail
@@ -55,7 +59,8 @@ struct LogState {
   bool last_commit_sync_follows = false;
 
   // Page number -> offset of the newest committed frame of that page. Frames superseded
-  // by a later committed frame of the same page are not in it.
+  // by a later committed frame of the same page are not in it, nor are frames of pages
+  // a later commit cut off (a commit's size below the page: rule 7).
   // A later version should use an open-addressing table sized from the log length (or a
   // shared-memory index like SQLite's wal-index, for multi-process readers): this map
   // allocates a node per page.

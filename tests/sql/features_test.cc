@@ -38,7 +38,9 @@ void Backup(sqlite3* from, sqlite3* to) {
 
 }  // namespace
 
-TEST_CASE("PRAGMA mmap_size makes SQLite read the store through xFetch", "[sql][mmap]") {
+// Until the decoded-page cache exists (issue 5) xFetch hands out no pointer: mapping the
+// page file would expose compressed bytes. SQLite must fall back to xRead and stay right.
+TEST_CASE("PRAGMA mmap_size works on a store (xFetch falls back to xRead)", "[sql][mmap]") {
   InitBlaze();
   for (const char* mode : {"delete", "wal"}) {
     DYNAMIC_SECTION("journal_mode=" << mode) {
@@ -53,7 +55,8 @@ TEST_CASE("PRAGMA mmap_size makes SQLite read the store through xFetch", "[sql][
       Exec(reader.get(), "PRAGMA mmap_size=67108864");
       CHECK(CrudDigest(reader.get()) == ExpectedCrudDigest(kRows));
       CHECK(QueryText(reader.get(), "PRAGMA integrity_check") == "ok");
-      CHECK(FileCounter(reader.get(), path, "fetches") > 0);
+      CHECK(FileCounter(reader.get(), path, "fetches") == 0);
+      CHECK(FileCounter(reader.get(), path, "reads") > 0);
     }
   }
 }

@@ -1,0 +1,816 @@
+// vfs/store.cc: the compressed page store (see store.h; design in docs/design/store.md).
+#include "vfs/store.h"
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <string>
+#include <utility>
+
+#include "wal/log_reader.h"
+
+namespace blaze::vfs {
+namespace {
+
+constexpr uint32_t kDefaultPageSize = 4096;
+// Attempts at a consistent (page-file header, log) pair while another process
+// checkpoints between our reads of the two.
+constexpr int kLoadAttempts = 8;
+
+uint32_t ChunkCount(uint32_t pages) { return (pages + kPagesPerChunk - 1) / kPagesPerChunk; }
+
+bool ValidExtent(const Extent& e, uint64_t high_water, uint64_t max_length) {
+  return e.offset >= kDataStart && e.offset % kExtentAlign == 0 && e.length >= kBlockHeaderSize &&
+         e.length % kExtentAlign == 0 && e.length <= max_length &&
+         e.offset + e.length <= high_water;
+}
+
+std::string At(uint64_t offset) { return " at offset " + std::to_string(offset); }
+
+// Writes extents laid out back to back in one write; flushes when the next extent does
+// not follow the last one, or the buffer is full.
+class BatchWriter {
+ public:
+  explicit BatchWriter(File& file) : file_(file) {}
+
+  // Space for an extent of `length` bytes at `offset`, to be filled before the next call.
+  Result<std::span<std::byte>> Add(uint64_t offset, uint64_t length) {
+    if (!buf_.empty() && (offset != start_ + buf_.size() || buf_.size() + length > kLimit)) {
+      if (Status s = Flush(); !s.ok()) return s;
+    }
+    if (buf_.empty()) start_ = offset;
+    const size_t at = buf_.size();
+    buf_.resize(at + length);
+    return std::span<std::byte>(buf_.data() + at, length);
+  }
+
+  Status Flush() {
+    if (buf_.empty()) return Status::Ok();
+    Status s = file_.Write(start_, buf_);
+    buf_.clear();
+    return s;
+  }
+
+ private:
+  static constexpr size_t kLimit = size_t{1} << 20;
+  File& file_;
+  std::vector<std::byte> buf_;
+  uint64_t start_ = 0;
+};
+
+}  // namespace
+
+Store::Store(std::unique_ptr<File> log, StoreConfig config)
+    : log_(std::move(log)), config_(std::move(config)) {}
+
+Store::~Store() = default;
+
+Status Store::Probe(File& db) {
+  Result<uint64_t> size = db.Size();
+  if (!size.ok()) return size.status();
+  if (size.value() == 0) return Status::Ok();
+  for (uint64_t at : kHeaderCopyOffset) {
+    std::array<std::byte, kStoreMagic.size()> magic{};
+    Result<size_t> got = db.Read(at, magic);
+    if (!got.ok()) return got.status();
+    if (got.value() == magic.size() &&
+        std::memcmp(magic.data(), kStoreMagic.data(), magic.size()) == 0) {
+      return Status::Ok();
+    }
+  }
+  std::array<char, 16> head{};
+  Result<size_t> got = db.Read(0, std::as_writable_bytes(std::span(head)));
+  if (!got.ok()) return got.status();
+  if (std::memcmp(head.data(), "SQLite format 3", 16) == 0) {
+    return Status(Code::kCorrupt,
+                  "is a plain SQLite database, not a Blaze store; copy it into one with "
+                  "VACUUM INTO 'file:new.db?vfs=blaze'");
+  }
+  return Status(Code::kCorrupt, "is not a Blaze store (no store header at offset 0 or 4096)");
+}
+
+uint32_t Store::page_size() {
+  std::lock_guard lock(mu_);
+  return page_size_;
+}
+
+uint64_t Store::Size() {
+  std::lock_guard lock(mu_);
+  return uint64_t{pages_} * page_size_;
+}
+
+StoreFigures Store::Figures() {
+  std::lock_guard lock(mu_);
+  StoreFigures f = figures_;
+  f.logical_bytes = uint64_t{pages_} * page_size_;
+  if (log_ != nullptr) {
+    Result<uint64_t> n = log_->Size();
+    f.log_bytes = n.ok() ? n.value() : 0;
+  }
+  return f;
+}
+
+uint64_t Store::NewSalt() {
+  // Salts only need to differ between generations of one log; random_device is seeded
+  // by the OS, and the counter keeps two salts of this process apart even if it is not.
+  static thread_local std::random_device device;
+  const uint64_t r = (uint64_t{device()} << 32) ^ device();
+  const uint64_t s = r ^ (++salt_counter_ * 0x9E3779B97F4A7C15ull);
+  return s == 0 || s == log_salt_ ? s + 1 : s;
+}
+
+Status Store::Broken(Status s) {
+  broken_ = true;
+  return s;
+}
+
+// ---- Loading the view ----
+
+Status Store::LoadPageFile(File& db, PageFileHeader* header, int* copy) {
+  std::optional<PageFileHeader> best;
+  bool unsupported = false;
+  for (int i = 0; i < 2; ++i) {
+    std::array<std::byte, kPfHeaderSize> raw{};
+    Result<size_t> got = db.Read(kHeaderCopyOffset[i], raw);
+    if (!got.ok()) return got.status();
+    if (got.value() < kPfHeaderSize) continue;
+    PageFileHeader h;
+    switch (DecodePageFileHeader(raw, &h)) {
+      case PfHeaderCheck::kValid:
+        if (!best || h.generation > best->generation) {
+          best = h;
+          *copy = i;
+        }
+        break;
+      case PfHeaderCheck::kUnsupported:
+        unsupported = true;
+        break;
+      case PfHeaderCheck::kInvalid:
+        break;
+    }
+  }
+  if (!best) {
+    if (unsupported) {
+      return Status(Code::kCorrupt, config_.name + ": page file header of an unsupported version");
+    }
+    // Both copies bad: a store whose headers are damaged, or no store at all.
+    if (Status probe = Probe(db); !probe.ok()) {
+      if (probe.code() == Code::kIoError) return probe;
+      return Status(Code::kCorrupt, config_.name + " " + probe.message(), kNotAStore);
+    }
+    return Status(Code::kCorrupt, config_.name + ": no valid page file header (both copies damaged)");
+  }
+  *header = *best;
+  return Status::Ok();
+}
+
+Status Store::LoadMap(File& db, const PageFileHeader& h) {
+  const uint32_t nchunks = ChunkCount(h.page_count);
+  std::vector<Extent> chunks(nchunks);
+  std::vector<uint32_t> chunk_gen(nchunks, 0);
+  std::vector<Extent> map(h.page_count);
+  std::vector<uint32_t> map_gen(h.page_count, 0);
+  std::vector<Extent> used;
+  std::vector<std::byte> buf;
+  auto read_block = [&](const Extent& e, BlockType type, uint32_t key,
+                        const char* what) -> Result<std::span<const std::byte>> {
+    buf.resize(e.length);
+    Result<size_t> got = db.Read(e.offset, buf);
+    if (!got.ok()) return got.status();
+    if (got.value() < e.length) {
+      return Status(Code::kCorrupt, std::string(what) + At(e.offset) + " is past the end of the file");
+    }
+    Result<std::span<const std::byte>> payload = CheckBlock(buf, type, key, nullptr);
+    if (!payload.ok()) {
+      return Status(payload.status().code(),
+                    std::string(what) + At(e.offset) + ": " + payload.status().message());
+    }
+    return payload;
+  };
+  if (h.directory.present()) {
+    used.push_back(h.directory);
+    Result<std::span<const std::byte>> dir =
+        read_block(h.directory, BlockType::kDirectory, nchunks, "map directory");
+    if (!dir.ok()) return dir.status();
+    if (dir.value().size() != uint64_t{nchunks} * kEntrySize) {
+      return Status(Code::kCorrupt, "map directory has the wrong size");
+    }
+    std::vector<std::byte> dir_copy(dir.value().begin(), dir.value().end());
+    const uint64_t chunk_len = ExtentLength(uint64_t{kPagesPerChunk} * kEntrySize);
+    for (uint32_t k = 0; k < nchunks; ++k) {
+      const std::byte* entry = dir_copy.data() + uint64_t{k} * kEntrySize;
+      const Extent e = DecodeEntry(entry);
+      const uint32_t gen = wal::LoadU32(entry + kEntryReservedOffset);
+      if (!ValidExtent(e, h.high_water, chunk_len) || e.length != chunk_len) {
+        return Status(Code::kCorrupt, "map directory entry " + std::to_string(k) + " is invalid");
+      }
+      chunks[k] = e;
+      chunk_gen[k] = gen;
+      used.push_back(e);
+      // A chunk this view already holds, written by the same generation at the same place,
+      // is the same chunk (extents are never rewritten while a header reaches them).
+      const bool same = loaded_ && k < chunks_.size() && chunks_[k] == e && chunk_gen_[k] == gen &&
+                        page_size_ == h.page_size;
+      const uint32_t first = k * kPagesPerChunk;
+      const uint32_t n = std::min(kPagesPerChunk, h.page_count - first);
+      if (same && first + n <= map_.size()) {
+        std::copy_n(map_.begin() + first, n, map.begin() + first);
+        std::copy_n(map_gen_.begin() + first, n, map_gen.begin() + first);
+      } else {
+        Result<std::span<const std::byte>> chunk = read_block(e, BlockType::kMapChunk, k, "map chunk");
+        if (!chunk.ok()) return chunk.status();
+        if (chunk.value().size() != uint64_t{kPagesPerChunk} * kEntrySize) {
+          return Status(Code::kCorrupt, "map chunk " + std::to_string(k) + " has the wrong size");
+        }
+        for (uint32_t i = 0; i < n; ++i) {
+          const std::byte* me = chunk.value().data() + uint64_t{i} * kEntrySize;
+          map[first + i] = DecodeEntry(me);
+          map_gen[first + i] = wal::LoadU32(me + kEntryReservedOffset);
+        }
+      }
+      for (uint32_t i = 0; i < n; ++i) {
+        const Extent& s = map[first + i];
+        if (!s.present()) continue;
+        if (!ValidExtent(s, h.high_water, ExtentLength(h.page_size))) {
+          return Status(Code::kCorrupt, "map entry of page " + std::to_string(first + i + 1) +
+                                            " is invalid");
+        }
+        used.push_back(s);
+      }
+    }
+  }
+  std::sort(used.begin(), used.end(),
+            [](const Extent& a, const Extent& b) { return a.offset < b.offset; });
+  for (size_t i = 1; i < used.size(); ++i) {
+    if (used[i].offset < used[i - 1].offset + used[i - 1].length) {
+      return Status(Code::kCorrupt, "two map entries overlap" + At(used[i].offset));
+    }
+  }
+  alloc_.Rebuild(std::move(used));
+  map_ = std::move(map);
+  map_gen_ = std::move(map_gen);
+  chunks_ = std::move(chunks);
+  chunk_gen_ = std::move(chunk_gen);
+  return Status::Ok();
+}
+
+Status Store::LoadLocked(File& db) {
+  figures_.reloads += 1;
+  for (int attempt = 0; attempt < kLoadAttempts; ++attempt) {
+    Result<uint64_t> db_size = db.Size();
+    if (!db_size.ok()) return db_size.status();
+    PageFileHeader h;
+    int copy = 0;
+    const bool empty = db_size.value() == 0;
+    if (!empty) {
+      if (Status s = LoadPageFile(db, &h, &copy); !s.ok()) return s;
+    }
+    wal::LogState log;
+    if (log_ != nullptr && !empty) {
+      Result<wal::LogState> got = wal::RecoverLog(*log_, {.store_generation = h.generation});
+      if (!got.ok()) {
+        return Status(got.status().code(), got.status().message(), got.status().detail());
+      }
+      log = std::move(got.value());
+    }
+    if (!empty && log.has_header && log.stale) {
+      // Either a log the page file already holds (a checkpoint ended before its reset),
+      // or another process checkpointed between our two reads: look again.
+      PageFileHeader again;
+      int again_copy = 0;
+      if (Status s = LoadPageFile(db, &again, &again_copy); !s.ok()) return s;
+      if (again.generation != h.generation) continue;
+    }
+    // A consistent pair: install it.
+    if (empty) {
+      page_size_ = 0;
+      header_ = PageFileHeader{};
+      map_.clear();
+      map_gen_.clear();
+      chunks_.clear();
+      chunk_gen_.clear();
+      alloc_.Rebuild({});
+    } else {
+      if (Status s = LoadMap(db, h); !s.ok()) return s;
+      page_size_ = h.page_size;
+      header_ = h;
+      header_copy_ = copy;
+    }
+    const bool usable = log.has_header && !log.stale && !empty;
+    if (usable && log.header.page_size != page_size_) {
+      return Status(Code::kCorrupt, "store log page size " + std::to_string(log.header.page_size) +
+                                        " differs from the page file's " +
+                                        std::to_string(page_size_));
+    }
+    index_ = usable ? std::move(log.index) : std::unordered_map<uint32_t, uint64_t>{};
+    pages_ = usable && log.db_pages ? *log.db_pages : header_.page_count;
+    map_floor_ = std::min(header_.page_count, usable && log.min_db_pages ? *log.min_db_pages
+                                                                        : header_.page_count);
+    log_salt_ = usable ? log.header.salt : 0;
+    log_seen_size_ = 0;
+    log_has_tail_ = false;
+    if (log_ != nullptr) {
+      Result<uint64_t> n = log_->Size();
+      if (!n.ok()) return n.status();
+      log_seen_size_ = n.value();
+      log_has_tail_ = usable && log.end < log_seen_size_;
+      writer_.emplace(*log_, log);  // a stale or missing log: Reset before the first append
+    }
+    figures_.page_file_bytes = db_size.value();
+    txn_open_ = false;
+    log_unsynced_ = false;
+    loaded_ = true;
+    broken_ = false;
+    const size_t page = page_size_ ? page_size_ : wal::kMaxPageSize;
+    io_buf_.resize(std::max<size_t>(wal::MaxFrameSize(static_cast<uint32_t>(page)),
+                                    ExtentLength(page)));
+    page_buf_.resize(page);
+    enc_buf_.resize(compress::MaxEncodedSize(page));
+    return Status::Ok();
+  }
+  return Status(Code::kIoError, "the store kept changing while it was loaded (" +
+                                    std::to_string(kLoadAttempts) + " attempts)");
+}
+
+Status Store::Refresh(File& db) {
+  std::lock_guard lock(mu_);
+  return RefreshLocked(db);
+}
+
+Status Store::RefreshLocked(File& db) {
+  // While this process has a transaction open it holds the write lock: nobody else can
+  // have changed the store, and reloading would drop our pending frames.
+  if (txn_open_) return Status::Ok();
+  if (!loaded_ || broken_) return LoadLocked(db);
+  if (page_size_ == 0) {
+    Result<uint64_t> n = db.Size();
+    if (!n.ok()) return n.status();
+    return n.value() == 0 ? Status::Ok() : LoadLocked(db);
+  }
+  if (log_ == nullptr) return Status::Ok();
+  Result<uint64_t> size = log_->Size();
+  if (!size.ok()) return size.status();
+  uint64_t salt = 0;
+  if (size.value() >= wal::kHeaderSize) {
+    std::array<std::byte, wal::kHeaderSize> raw{};
+    Result<size_t> got = log_->Read(0, raw);
+    if (!got.ok()) return got.status();
+    wal::LogHeader h;
+    if (got.value() == raw.size() && wal::DecodeHeader(raw, &h) == wal::HeaderCheck::kValid) {
+      salt = h.salt;
+    }
+  }
+  // Within one log generation the log only grows, except for a tail cut by the next
+  // writer: same salt and size, and no tail last time, means no commit since.
+  if (salt == log_salt_ && size.value() == log_seen_size_ && !log_has_tail_) {
+    return Status::Ok();
+  }
+  return LoadLocked(db);
+}
+
+// ---- Reads ----
+
+Status Store::ReadPageOnce(File& db, uint32_t page, std::span<std::byte> dst) {
+  if (auto it = index_.find(page); it != index_.end()) {
+    Result<wal::PageFrame> frame = wal::ReadFrame(*log_, it->second, log_salt_, page, io_buf_);
+    if (!frame.ok()) return frame.status();
+    if (frame.value().stale) {
+      return Status(Code::kCorrupt, "store log: frame of page " + std::to_string(page) + At(it->second) +
+                                        " belongs to another log generation");
+    }
+    figures_.decodes += 1;
+    Status s = compress::DecodePage(frame.value().codec, frame.value().payload, dst);
+    if (!s.ok()) {
+      return Status(s.code(), "store log: page " + std::to_string(page) + At(it->second) + ": " +
+                                  s.message());
+    }
+    return Status::Ok();
+  }
+  if (page > map_floor_ || page > map_.size() || !map_[page - 1].present()) {
+    std::memset(dst.data(), 0, dst.size());  // never written, or cut by a truncate
+    return Status::Ok();
+  }
+  const Extent e = map_[page - 1];
+  const std::span<std::byte> buf(io_buf_.data(), e.length);
+  Result<size_t> got = db.Read(e.offset, buf);
+  if (!got.ok()) return got.status();
+  auto where = [&] { return "page file: slot of page " + std::to_string(page) + At(e.offset); };
+  if (got.value() < e.length) return Status(Code::kCorrupt, where() + " is past the end of the file");
+  BlockFields f;
+  Result<std::span<const std::byte>> payload = CheckBlock(buf, BlockType::kSlot, page, &f);
+  if (!payload.ok()) {
+    return Status(payload.status().code(), where() + ": " + payload.status().message());
+  }
+  figures_.decodes += 1;
+  Status s = compress::DecodePage(static_cast<compress::CodecId>(f.codec), payload.value(), dst);
+  if (!s.ok()) return Status(s.code(), where() + ": " + s.message());
+  return Status::Ok();
+}
+
+Status Store::ReadPage(File& db, uint32_t page, std::span<std::byte> dst) {
+  Status s = ReadPageOnce(db, page, dst);
+  if (s.ok() || s.code() == Code::kIoError || txn_open_) return s;
+  // Another process may have reset the log or reused the extent since our view was
+  // taken: reload, and try once more. A second failure is real.
+  if (Status r = LoadLocked(db); !r.ok()) return r;
+  if (page > pages_) {
+    std::memset(dst.data(), 0, dst.size());
+    return Status::Ok();
+  }
+  return ReadPageOnce(db, page, dst);
+}
+
+Result<size_t> Store::Read(File& db, uint64_t offset, std::span<std::byte> dst) {
+  std::lock_guard lock(mu_);
+  if (!loaded_ || broken_) {
+    if (Status s = LoadLocked(db); !s.ok()) return s;
+  }
+  const uint64_t size = uint64_t{pages_} * page_size_;
+  if (offset >= size) return size_t{0};
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(dst.size(), size - offset));
+  size_t done = 0;
+  while (done < n) {
+    const uint64_t at = offset + done;
+    const auto page = static_cast<uint32_t>(at / page_size_ + 1);
+    const size_t in_page = static_cast<size_t>(at % page_size_);
+    const size_t take = std::min<size_t>(n - done, page_size_ - in_page);
+    if (in_page == 0 && take == page_size_) {
+      if (Status s = ReadPage(db, page, dst.subspan(done, take)); !s.ok()) return s;
+    } else {
+      if (Status s = ReadPage(db, page, page_buf_); !s.ok()) return s;
+      std::memcpy(dst.data() + done, page_buf_.data() + in_page, take);
+    }
+    done += take;
+  }
+  return n;
+}
+
+// ---- Writes ----
+
+Status Store::CreateStore(File& db, uint32_t page_size) {
+  // An empty page file gets its header before any frame exists: a log is only ever
+  // read against a header, and a random first generation keeps a log left behind by a
+  // deleted database from ever matching this one.
+  PageFileHeader h;
+  h.page_size = page_size;
+  h.generation = (NewSalt() >> 16) | 1;
+  std::array<std::byte, kPfHeaderSize> raw{};
+  EncodePageFileHeader(h, raw);
+  if (Status s = db.Write(kHeaderCopyOffset[0], raw); !s.ok()) return s;
+  if (Status s = db.Sync(); !s.ok()) return s;
+  figures_.page_file_syncs += 1;
+  figures_.page_file_bytes = kHeaderCopyOffset[0] + kPfHeaderSize;
+  page_size_ = page_size;
+  header_ = h;
+  header_copy_ = 0;
+  map_.clear();
+  map_gen_.clear();
+  chunks_.clear();
+  chunk_gen_.clear();
+  alloc_.Rebuild({});
+  index_.clear();
+  pages_ = 0;
+  map_floor_ = 0;
+  io_buf_.resize(std::max<size_t>(wal::MaxFrameSize(page_size), ExtentLength(page_size)));
+  page_buf_.resize(page_size);
+  enc_buf_.resize(compress::MaxEncodedSize(page_size));
+  return ResetLog();
+}
+
+Status Store::ResetLog() {
+  const uint64_t salt = NewSalt();
+  if (Status s = writer_->Reset(salt, header_.generation, page_size_); !s.ok()) return s;
+  figures_.log_syncs += 2;
+  log_salt_ = salt;
+  Result<uint64_t> n = log_->Size();
+  if (!n.ok()) return n.status();
+  log_seen_size_ = n.value();
+  log_has_tail_ = false;
+  log_unsynced_ = false;
+  return Status::Ok();
+}
+
+Status Store::BeginWrite(File& db, uint32_t first_page_size) {
+  if (txn_open_) return Status::Ok();
+  if (config_.read_only || log_ == nullptr) {
+    return Status(Code::kMisuse, "write to a store opened read-only");
+  }
+  if (Status s = RefreshLocked(db); !s.ok()) return s;
+  if (page_size_ == 0) {
+    if (Status s = CreateStore(db, first_page_size); !s.ok()) return s;
+  } else if (!writer_->has_header()) {
+    if (Status s = ResetLog(); !s.ok()) return s;
+  }
+  txn_open_ = true;
+  return Status::Ok();
+}
+
+Status Store::WritePage(uint32_t page, std::span<const std::byte> src) {
+  Result<compress::Encoded> enc = compress::EncodePage(config_.codec, src, enc_buf_);
+  if (!enc.ok()) return enc.status();
+  Result<uint64_t> at = writer_->AppendPage(
+      page, enc.value().codec, std::span<const std::byte>(enc_buf_.data(), enc.value().size));
+  if (!at.ok()) return at.status();
+  index_[page] = at.value();
+  pages_ = std::max(pages_, page);
+  log_unsynced_ = true;
+  figures_.frames += 1;
+  return Status::Ok();
+}
+
+Status Store::Write(File& db, uint64_t offset, std::span<const std::byte> src) {
+  std::lock_guard lock(mu_);
+  if (src.empty()) return Status::Ok();
+  uint32_t first = kDefaultPageSize;
+  if (wal::IsValidPageSize(static_cast<uint32_t>(src.size())) && offset % src.size() == 0) {
+    first = static_cast<uint32_t>(src.size());
+  }
+  if (Status s = BeginWrite(db, first); !s.ok()) return Broken(std::move(s));
+  if ((offset + src.size() - 1) / page_size_ + 1 > 0xFFFFFFFEull) {
+    return Status(Code::kFull, "write past the largest database a store holds");
+  }
+  size_t done = 0;
+  while (done < src.size()) {
+    const uint64_t at = offset + done;
+    const auto page = static_cast<uint32_t>(at / page_size_ + 1);
+    const size_t in_page = static_cast<size_t>(at % page_size_);
+    const size_t take = std::min<size_t>(src.size() - done, page_size_ - in_page);
+    Status s;
+    if (in_page == 0 && take == page_size_) {
+      s = WritePage(page, src.subspan(done, take));
+    } else {
+      if (page <= pages_) {
+        s = ReadPage(db, page, page_buf_);
+      } else {
+        std::memset(page_buf_.data(), 0, page_buf_.size());
+      }
+      if (s.ok()) {
+        std::memcpy(page_buf_.data() + in_page, src.data() + done, take);
+        s = WritePage(page, page_buf_);
+      }
+    }
+    if (!s.ok()) return Broken(std::move(s));
+    done += take;
+  }
+  return Status::Ok();
+}
+
+Status Store::Truncate(File& db, uint64_t size) {
+  std::lock_guard lock(mu_);
+  if (size == uint64_t{pages_} * page_size_) return Status::Ok();
+  if (Status s = BeginWrite(db, kDefaultPageSize); !s.ok()) return Broken(std::move(s));
+  const uint64_t new_pages64 = (size + page_size_ - 1) / page_size_;
+  if (new_pages64 > 0xFFFFFFFEull) return Status(Code::kFull, "truncate past the largest store");
+  const auto new_pages = static_cast<uint32_t>(new_pages64);
+  if (new_pages < pages_) {
+    std::erase_if(index_, [&](const auto& entry) { return entry.first > new_pages; });
+    map_floor_ = std::min(map_floor_, new_pages);
+  }
+  pages_ = new_pages;
+  if (size % page_size_ != 0 && new_pages > 0) {
+    // The bytes past the size within the last page must read as zeros if it grows again.
+    if (Status s = ReadPage(db, new_pages, page_buf_); !s.ok()) return Broken(std::move(s));
+    const size_t keep = static_cast<size_t>(size % page_size_);
+    std::memset(page_buf_.data() + keep, 0, page_size_ - keep);
+    if (Status s = WritePage(new_pages, page_buf_); !s.ok()) return Broken(std::move(s));
+  }
+  return Status::Ok();
+}
+
+// ---- Commit points and checkpoints ----
+
+Status Store::Commit(File& db, bool sync, bool may_checkpoint) {
+  std::lock_guard lock(mu_);
+  return CommitLocked(db, sync, may_checkpoint);
+}
+
+Status Store::CommitLocked(File& db, bool sync, bool may_checkpoint) {
+  if (broken_) {
+    return Status(Code::kIoError, "the store failed earlier in this transaction; it reloads "
+                                  "at the next lock");
+  }
+  if (txn_open_) {
+    Result<uint64_t> at = writer_->AppendCommit(pages_, sync);
+    if (!at.ok()) return Broken(at.status());
+    txn_open_ = false;
+    log_unsynced_ = true;
+    figures_.commits += 1;
+    map_floor_ = std::min(map_floor_, pages_);
+  }
+  if (sync && log_unsynced_) {
+    if (Status s = writer_->Sync(); !s.ok()) return Broken(std::move(s));
+    figures_.log_syncs += 1;
+    log_unsynced_ = false;
+  }
+  if (writer_ && writer_->has_header()) {
+    log_seen_size_ = writer_->end();
+    log_has_tail_ = false;
+  }
+  if (may_checkpoint && config_.checkpoint_bytes != 0 && writer_ && writer_->has_header() &&
+      writer_->end() >= config_.checkpoint_bytes) {
+    return CheckpointLocked(db, false);
+  }
+  return Status::Ok();
+}
+
+Status Store::Checkpoint(File& db) {
+  std::lock_guard lock(mu_);
+  if (Status s = RefreshLocked(db); !s.ok()) return s;
+  if (Status s = CommitLocked(db, false, false); !s.ok()) return s;
+  return CheckpointLocked(db, false);
+}
+
+Status Store::Compact(File& db) {
+  std::lock_guard lock(mu_);
+  if (Status s = RefreshLocked(db); !s.ok()) return s;
+  if (Status s = CommitLocked(db, false, false); !s.ok()) return s;
+  if (Status s = CheckpointLocked(db, false); !s.ok()) return s;
+  // Each pass moves slots that lie past the space the live data needs into holes before
+  // it; the holes the moved slots leave become free only after the pass is durable, so a
+  // few passes may be needed. Stop when a pass gains nothing.
+  for (int pass = 0; pass < 8; ++pass) {
+    const uint64_t before = alloc_.end();
+    if (alloc_.free_bytes_below_end() == 0) break;
+    if (Status s = CheckpointLocked(db, true); !s.ok()) return s;
+    if (alloc_.end() >= before) break;
+  }
+  return Status::Ok();
+}
+
+Status Store::CheckpointLocked(File& db, bool compact) {
+  if (page_size_ == 0 || config_.read_only || log_ == nullptr) return Status::Ok();
+  if (txn_open_) return Status(Code::kMisuse, "checkpoint inside a transaction");
+  const bool size_changed = pages_ != header_.page_count || map_floor_ != header_.page_count;
+  if (index_.empty() && !size_changed && !compact) return Status::Ok();
+
+  const uint64_t gen = header_.generation + 1;
+  const auto gen32 = static_cast<uint32_t>(gen);
+  std::vector<Extent> map = map_;
+  std::vector<uint32_t> map_gen = map_gen_;
+  std::vector<Extent> to_free;
+  // Pages cut by a truncate since the last checkpoint.
+  for (uint32_t p = map_floor_; p < map.size(); ++p) {
+    if (map[p].present()) to_free.push_back(map[p]);
+    map[p] = Extent{};
+    map_gen[p] = 0;
+  }
+  map.resize(pages_);
+  map_gen.resize(pages_);
+  const uint32_t nchunks = ChunkCount(pages_);
+  std::vector<bool> dirty(nchunks, false);
+  for (uint32_t k = 0; k < nchunks; ++k) {
+    // A chunk is rewritten when one of its entries changes, or when it did not exist or
+    // covered a different number of pages (its tail entries must be zero).
+    const uint32_t first = k * kPagesPerChunk;
+    const uint32_t old_n = header_.page_count > first ? std::min(kPagesPerChunk, header_.page_count - first) : 0;
+    const uint32_t new_n = std::min(kPagesPerChunk, pages_ - first);
+    const uint32_t floor_n = map_floor_ > first ? std::min(kPagesPerChunk, map_floor_ - first) : 0;
+    if (k >= chunks_.size() || old_n != new_n || floor_n != old_n) dirty[k] = true;
+  }
+
+  BatchWriter batch(db);
+  // Slots: every page whose newest committed version is in the log.
+  std::vector<std::pair<uint32_t, uint64_t>> moves(index_.begin(), index_.end());
+  std::sort(moves.begin(), moves.end());
+  const uint64_t live_end_target = compact ? alloc_.end() - alloc_.free_bytes_below_end() : 0;
+  for (const auto& [page, frame_offset] : moves) {
+    Result<wal::PageFrame> frame = wal::ReadFrame(*log_, frame_offset, log_salt_, page, io_buf_);
+    if (!frame.ok()) return Broken(frame.status());
+    if (frame.value().stale) {
+      return Broken(Status(Code::kCorrupt, "store log: frame of page " + std::to_string(page) +
+                                               At(frame_offset) + " vanished during a checkpoint"));
+    }
+    const std::span<const std::byte> payload = frame.value().payload;
+    const uint64_t length = ExtentLength(payload.size());
+    const uint64_t offset = alloc_.Allocate(length);
+    Result<std::span<std::byte>> out = batch.Add(offset, length);
+    if (!out.ok()) return Broken(out.status());
+    std::memcpy(out.value().data() + kBlockHeaderSize, payload.data(), payload.size());
+    SealBlock({BlockType::kSlot, static_cast<uint8_t>(frame.value().codec), page,
+               static_cast<uint32_t>(payload.size()), gen},
+              out.value());
+    if (page <= map_floor_ && page <= map_.size() && map_[page - 1].present()) {
+      to_free.push_back(map_[page - 1]);
+    }
+    map[page - 1] = Extent{offset, static_cast<uint32_t>(length)};
+    map_gen[page - 1] = gen32;
+    dirty[(page - 1) / kPagesPerChunk] = true;
+  }
+  if (compact) {
+    // Move slots that end past the target into holes below them, copying the stored
+    // bytes as they are (re-sealed with the new generation).
+    for (uint32_t p = 0; p < map.size(); ++p) {
+      const Extent e = map[p];
+      if (!e.present() || e.offset + e.length <= live_end_target || index_.count(p + 1) != 0) continue;
+      const uint64_t offset = alloc_.Allocate(e.length);
+      if (offset >= e.offset) {  // no hole below it: give the space back, leave the slot
+        alloc_.Free(offset, e.length);
+        continue;
+      }
+      std::vector<std::byte> old(e.length);
+      Result<size_t> got = db.Read(e.offset, old);
+      if (!got.ok()) return Broken(got.status());
+      BlockFields f;
+      Result<std::span<const std::byte>> payload =
+          got.value() == e.length ? CheckBlock(old, BlockType::kSlot, p + 1, &f)
+                                  : Result<std::span<const std::byte>>(Status(Code::kCorrupt, "short slot"));
+      if (!payload.ok()) {
+        return Broken(Status(payload.status().code(), "page file: slot of page " +
+                                                          std::to_string(p + 1) + At(e.offset) +
+                                                          ": " + payload.status().message()));
+      }
+      Result<std::span<std::byte>> out = batch.Add(offset, e.length);
+      if (!out.ok()) return Broken(out.status());
+      std::memcpy(out.value().data() + kBlockHeaderSize, payload.value().data(), f.payload_size);
+      f.generation = gen;
+      SealBlock(f, out.value());
+      to_free.push_back(e);
+      map[p] = Extent{offset, e.length};
+      map_gen[p] = gen32;
+      dirty[p / kPagesPerChunk] = true;
+    }
+  }
+  // Map chunks that changed, then the directory.
+  std::vector<Extent> chunks(nchunks);
+  std::vector<uint32_t> chunk_gen(nchunks);
+  const uint64_t chunk_len = ExtentLength(uint64_t{kPagesPerChunk} * kEntrySize);
+  for (uint32_t k = 0; k < nchunks; ++k) {
+    const bool move = compact && k < chunks_.size() && chunks_[k].offset + chunk_len > live_end_target;
+    if (!dirty[k] && !move) {
+      chunks[k] = chunks_[k];
+      chunk_gen[k] = chunk_gen_[k];
+      continue;
+    }
+    const uint64_t offset = alloc_.Allocate(chunk_len);
+    Result<std::span<std::byte>> out = batch.Add(offset, chunk_len);
+    if (!out.ok()) return Broken(out.status());
+    std::byte* entries = out.value().data() + kBlockHeaderSize;
+    std::memset(entries, 0, uint64_t{kPagesPerChunk} * kEntrySize);
+    const uint32_t first = k * kPagesPerChunk;
+    const uint32_t n = std::min(kPagesPerChunk, pages_ - first);
+    for (uint32_t i = 0; i < n; ++i) {
+      EncodeEntry(map[first + i], entries + uint64_t{i} * kEntrySize);
+      wal::StoreU32(entries + uint64_t{i} * kEntrySize + kEntryReservedOffset, map_gen[first + i]);
+    }
+    SealBlock({BlockType::kMapChunk, 0, k, kPagesPerChunk * static_cast<uint32_t>(kEntrySize), gen},
+              out.value());
+    if (k < chunks_.size()) to_free.push_back(chunks_[k]);
+    chunks[k] = Extent{offset, static_cast<uint32_t>(chunk_len)};
+    chunk_gen[k] = gen32;
+  }
+  for (size_t k = nchunks; k < chunks_.size(); ++k) to_free.push_back(chunks_[k]);
+  PageFileHeader h;
+  h.page_size = page_size_;
+  h.page_count = pages_;
+  h.generation = gen;
+  if (nchunks > 0) {
+    const uint64_t dir_len = ExtentLength(uint64_t{nchunks} * kEntrySize);
+    const uint64_t offset = alloc_.Allocate(dir_len);
+    Result<std::span<std::byte>> out = batch.Add(offset, dir_len);
+    if (!out.ok()) return Broken(out.status());
+    std::byte* entries = out.value().data() + kBlockHeaderSize;
+    for (uint32_t k = 0; k < nchunks; ++k) {
+      EncodeEntry(chunks[k], entries + uint64_t{k} * kEntrySize);
+      wal::StoreU32(entries + uint64_t{k} * kEntrySize + kEntryReservedOffset, chunk_gen[k]);
+    }
+    SealBlock({BlockType::kDirectory, 0, nchunks, nchunks * static_cast<uint32_t>(kEntrySize), gen},
+              out.value());
+    h.directory = Extent{offset, static_cast<uint32_t>(dir_len)};
+  }
+  if (header_.directory.present()) to_free.push_back(header_.directory);
+  h.high_water = alloc_.end();
+  if (Status s = batch.Flush(); !s.ok()) return Broken(std::move(s));
+  // 1. Everything the new header reaches is durable before the header exists.
+  if (Status s = db.Sync(); !s.ok()) return Broken(std::move(s));
+  // 2. The header, into the copy that does not hold the current one.
+  const int copy = 1 - header_copy_;
+  std::array<std::byte, kPfHeaderSize> raw{};
+  EncodePageFileHeader(h, raw);
+  if (Status s = db.Write(kHeaderCopyOffset[copy], raw); !s.ok()) return Broken(std::move(s));
+  if (Status s = db.Sync(); !s.ok()) return Broken(std::move(s));
+  figures_.page_file_syncs += 2;
+  // The new generation is durable: install it.
+  header_ = h;
+  header_copy_ = copy;
+  map_ = std::move(map);
+  map_gen_ = std::move(map_gen);
+  chunks_ = std::move(chunks);
+  chunk_gen_ = std::move(chunk_gen);
+  map_floor_ = pages_;
+  index_.clear();
+  figures_.checkpoints += 1;
+  // 3. A new log generation (the old one is stale from now on, whatever happens here).
+  if (Status s = ResetLog(); !s.ok()) return Broken(std::move(s));
+  // 4. What the old generation used is free now, and the end of the file with it.
+  for (const Extent& e : to_free) alloc_.Free(e.offset, e.length);
+  Result<uint64_t> file_size = db.Size();
+  if (!file_size.ok()) return Broken(file_size.status());
+  figures_.page_file_bytes = file_size.value();
+  if (file_size.value() > alloc_.end()) {
+    if (Status s = db.Truncate(alloc_.end()); !s.ok()) return Broken(std::move(s));
+    figures_.page_file_bytes = alloc_.end();
+  }
+  return Status::Ok();
+}
+
+}  // namespace blaze::vfs

@@ -1,0 +1,182 @@
+// vfs/store.h: the compressed page store behind one database file, shared by every
+// connection of this process that opens that file.
+//
+// What it does: serves SQLite's byte-addressed reads and writes of the main database
+// from compressed pages. A write is encoded (compress/) and appended to the store log
+// (wal/) as a page frame; a commit point appends a commit record, and a sync point syncs
+// the log once. Checkpoints move committed frames into the page file (vfs/page_format.h)
+// copy-on-write: slots and map chunks go to free extents, the page file is synced, the
+// other header copy names the new map, the page file is synced again, then the log is
+// reset. docs/design/store.md gives the design and docs/format.md the bytes.
+//
+// What it does not do: know SQLite. The caller (vfs/store_file.cc) maps SQLite's calls
+// and locks onto Refresh, Commit and Checkpoint, passes its own handle on the page file
+// with every call, and turns a Status into an SQLite result code. Everything here can
+// be driven over in-memory files (tests/unit/store_test.cc).
+//
+// Logical layout: the database is a sequence of blocks of one size (the store page
+// size, fixed by the first write to an empty store: SQLite's page size). Reads and
+// writes at any offset and length work; a write that is not one whole aligned page is
+// a read-modify-write of the pages it touches. The logical size is always a whole number
+// of store pages (a truncate to a size within a page keeps that page, zero-filled past
+// the size).
+//
+// Visibility: within this process every write is visible at once to every connection
+// (as on a plain file). Another process sees a transaction once its commit record is in
+// the log file, and only after it calls Refresh (the caller does at every lock it
+// takes). Reads verify every byte they use (checksum, page number, salt); a read that
+// fails verification reloads the store's view from disk and tries once more, since
+// another process may have reset the log or reused the extent; a second failure is
+// reported (kChecksum: SQLITE_IOERR_DATA; kCorrupt: SQLITE_CORRUPT).
+//
+// Thread safety: every public member may be called from any thread; one mutex
+// serializes them (issue 5's cache moves decoded reads out from under it).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/file.h"
+#include "common/status.h"
+#include "compress/codec.h"
+#include "vfs/extent_allocator.h"
+#include "vfs/page_format.h"
+#include "wal/log_writer.h"
+
+namespace blaze::vfs {
+
+// Status::detail() of the error for a file that is not a store at all (SQLITE_NOTADB's
+// value, so the vfs layer passes it to SQLite unchanged).
+inline constexpr int kNotAStore = 26;
+
+struct StoreConfig {
+  compress::CodecSpec codec{compress::CodecId::kLz4, 1};
+  // A commit point that leaves the log at least this long checkpoints (when the caller
+  // allows it: it holds the right to write the page file). 0: never automatically.
+  uint64_t checkpoint_bytes = uint64_t{4} << 20;
+  // Nothing is ever written: no log is created, no tail trimmed, no checkpoint.
+  bool read_only = false;
+  // Names the file in error messages.
+  std::string name;
+};
+
+// What the store holds and has done; blaze_stats shows them.
+struct StoreFigures {
+  uint64_t logical_bytes = 0;    // the database's size as SQLite sees it
+  uint64_t page_file_bytes = 0;  // the main file's size on disk
+  uint64_t log_bytes = 0;        // the store log's size on disk
+  uint64_t frames = 0;           // page frames appended by this process
+  uint64_t commits = 0;          // commit records appended by this process
+  uint64_t log_syncs = 0;        // syncs of the log
+  uint64_t checkpoints = 0;      // checkpoints completed by this process
+  uint64_t page_file_syncs = 0;  // syncs of the page file (two per checkpoint)
+  uint64_t decodes = 0;          // pages decompressed for reads
+  uint64_t reloads = 0;          // views reloaded from disk (another process changed it)
+};
+
+class Store {
+ public:
+  // `log` is the store log (app.db-blazelog); the store owns it. It may be null for a
+  // read-only store whose log does not exist.
+  Store(std::unique_ptr<File> log, StoreConfig config);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Whether `db` can be a page file: empty, or a header copy with the store magic.
+  // kCorrupt with a message for a plain SQLite database or anything else.
+  [[nodiscard]] static Status Probe(File& db);
+
+  // Brings this process's view up to date with the files: called whenever the caller
+  // takes a lock that lets it read (SHARED on the database, a read mark in WAL mode).
+  // Costs one read of the log header and one size query when nothing changed.
+  [[nodiscard]] Status Refresh(File& db);
+
+  // Reads up to dst.size() bytes at `offset`. Returns how many bytes exist there (fewer
+  // at the end of the database); dst past them is left unchanged.
+  [[nodiscard]] Result<size_t> Read(File& db, uint64_t offset, std::span<std::byte> dst);
+
+  // Writes src at `offset` (pending until the next Commit).
+  [[nodiscard]] Status Write(File& db, uint64_t offset, std::span<const std::byte> src);
+
+  // Sets the logical size (pending until the next Commit).
+  [[nodiscard]] Status Truncate(File& db, uint64_t size);
+
+  uint64_t Size();
+
+  // A commit point: appends a commit record if anything was written or truncated since
+  // the last one; with `sync`, then syncs the log if it holds unsynced bytes. With
+  // `may_checkpoint` (the caller holds the right to write the page file) and a log past
+  // the threshold, checkpoints.
+  [[nodiscard]] Status Commit(File& db, bool sync, bool may_checkpoint);
+
+  // Moves every committed frame into the page file and resets the log. Commits first if
+  // a transaction is open. REQUIRES: the caller holds the right to write the page file.
+  [[nodiscard]] Status Checkpoint(File& db);
+
+  // Checkpoints, then moves slots from the end of the page file into free space nearer
+  // its start, in as many checkpoints as it takes, and cuts the file. Same REQUIRES.
+  [[nodiscard]] Status Compact(File& db);
+
+  StoreFigures Figures();
+  uint32_t page_size();
+
+ private:
+  struct Location;
+
+  [[nodiscard]] Status RefreshLocked(File& db);
+  [[nodiscard]] Status LoadLocked(File& db);
+  [[nodiscard]] Status LoadPageFile(File& db, PageFileHeader* header, int* copy);
+  [[nodiscard]] Status LoadMap(File& db, const PageFileHeader& header);
+  [[nodiscard]] Status BeginWrite(File& db, uint32_t first_page_size);
+  [[nodiscard]] Status CreateStore(File& db, uint32_t page_size);
+  [[nodiscard]] Status ResetLog();
+  [[nodiscard]] Status ReadPage(File& db, uint32_t page, std::span<std::byte> dst);
+  [[nodiscard]] Status ReadPageOnce(File& db, uint32_t page, std::span<std::byte> dst);
+  [[nodiscard]] Status WritePage(uint32_t page, std::span<const std::byte> src);
+  [[nodiscard]] Status CommitLocked(File& db, bool sync, bool may_checkpoint);
+  [[nodiscard]] Status CheckpointLocked(File& db, bool compact);
+  [[nodiscard]] Status Broken(Status s);
+  uint64_t NewSalt();
+
+  std::mutex mu_;
+  const std::unique_ptr<File> log_;
+  const StoreConfig config_;
+
+  // The view. loaded_ false or broken_ true: the next Refresh/Read reloads from disk.
+  bool loaded_ = false;
+  bool broken_ = false;
+  uint32_t page_size_ = 0;  // 0: an empty store (no page file header yet)
+  PageFileHeader header_;   // the durable header in use
+  int header_copy_ = 0;     // which copy holds it
+  std::vector<Extent> map_;     // page p at map_[p - 1]; header_.page_count entries
+  std::vector<uint32_t> map_gen_;  // low 32 bits of each entry's generation
+  std::vector<Extent> chunks_;  // map chunk k's extent
+  std::vector<uint32_t> chunk_gen_;
+  ExtentAllocator alloc_;
+
+  std::optional<wal::LogWriter> writer_;
+  uint64_t log_salt_ = 0;       // of the log generation in the view (0: none)
+  uint64_t log_seen_size_ = 0;  // the log's size when the view was taken
+  bool log_has_tail_ = false;   // the log held bytes past its last commit then
+  std::unordered_map<uint32_t, uint64_t> index_;  // page -> frame offset in the log
+  uint32_t pages_ = 0;      // logical size in pages, pending writes included
+  uint32_t map_floor_ = 0;  // map pages above this were cut since the checkpoint
+  bool txn_open_ = false;   // written or truncated since the last commit record
+  bool log_unsynced_ = false;
+
+  std::vector<std::byte> io_buf_;    // one frame or one slot extent
+  std::vector<std::byte> page_buf_;  // one decoded page
+  std::vector<std::byte> enc_buf_;   // one encoded page
+  uint64_t salt_counter_ = 0;
+
+  StoreFigures figures_;
+};
+
+}  // namespace blaze::vfs
