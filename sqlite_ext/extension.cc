@@ -6,6 +6,8 @@
 // It returns SQLITE_OK_LOAD_PERMANENTLY so SQLite never unloads the module while the VFS
 // it registered is in use.
 #include <mutex>
+#include <string>
+#include <utility>
 
 #include "include/blaze.h"
 #include "sqlite_ext/stats_table.h"
@@ -13,6 +15,7 @@
 #include "vfs/guard.h"
 #include "vfs/last_error.h"
 #include "vfs/sqlite_api.h"
+#include "vfs/store_file.h"
 
 namespace blaze::ext {
 namespace {
@@ -31,6 +34,31 @@ void LastErrorFunc(sqlite3_context* ctx, int, sqlite3_value**) noexcept {
   sqlite3_result_text(ctx, message.c_str(), static_cast<int>(message.size()), SQLITE_TRANSIENT);
 }
 
+// blaze_checkpoint([schema]) and blaze_compact([schema]): the store file control of the
+// named database ("main" by default). Returns 0; errors name the reason.
+void MaintenanceFunc(sqlite3_context* ctx, int argc, sqlite3_value** argv) noexcept {
+  const int op = *static_cast<const int*>(sqlite3_user_data(ctx));
+  const char* schema = "main";
+  if (argc == 1) {
+    schema = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+    if (schema == nullptr) schema = "main";
+  }
+  const int rc = sqlite3_file_control(sqlite3_context_db_handle(ctx), schema, op, nullptr);
+  if (rc == SQLITE_OK) {
+    sqlite3_result_int(ctx, 0);
+    return;
+  }
+  const std::string message =
+      rc == SQLITE_NOTFOUND || rc == SQLITE_ERROR
+          ? std::string("database '") + schema + "' is not a Blaze store"
+          : std::string(sqlite3_errstr(rc)) + ": " + vfs::LastError();
+  sqlite3_result_error(ctx, message.c_str(), -1);
+  sqlite3_result_error_code(ctx, rc == SQLITE_NOTFOUND ? SQLITE_ERROR : rc);
+}
+
+const int kCheckpointOp = vfs::kFcntlCheckpoint;
+const int kCompactOp = vfs::kFcntlCompact;
+
 // Adds blaze_stats, blaze_version() and blaze_last_error() to db.
 int AddSqlSurface(sqlite3* db) {
   int rc = RegisterStatsTable(db);
@@ -42,6 +70,13 @@ int AddSqlSurface(sqlite3* db) {
   if (rc == SQLITE_OK) {
     rc = sqlite3_create_function(db, "blaze_last_error", 0, SQLITE_UTF8 | SQLITE_DIRECTONLY,
                                  nullptr, LastErrorFunc, nullptr, nullptr);
+  }
+  for (const auto& [name, op] : {std::pair{"blaze_checkpoint", &kCheckpointOp},
+                                 std::pair{"blaze_compact", &kCompactOp}}) {
+    for (int args = 0; args <= 1 && rc == SQLITE_OK; ++args) {
+      rc = sqlite3_create_function(db, name, args, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+                                   const_cast<int*>(op), MaintenanceFunc, nullptr, nullptr);
+    }
   }
   return rc;
 }

@@ -9,6 +9,7 @@
 #include "include/blaze.h"
 #include "vfs/guard.h"
 #include "vfs/last_error.h"
+#include "vfs/mem_journal.h"
 #include "vfs/store_file.h"
 
 namespace blaze::vfs {
@@ -19,6 +20,10 @@ sqlite3_vfs* Base(sqlite3_vfs* pVfs) { return static_cast<BlazeVfs*>(pVfs->pAppD
 int XOpen(sqlite3_vfs* pVfs, sqlite3_filename zName, sqlite3_file* pFile, int flags,
           int* pOutFlags) noexcept {
   auto* self = static_cast<BlazeVfs*>(pVfs->pAppData);
+  if (ShouldAbsorbJournal(zName, flags)) {
+    return Guard(SQLITE_NOMEM, SQLITE_CANTOPEN,
+                 [&] { return OpenMemJournal(zName, pFile, pOutFlags); });
+  }
   if ((flags & SQLITE_OPEN_MAIN_DB) == 0) {
     // Not ours to change: the base file lives in our block under its own methods.
     return self->base()->xOpen(self->base(), zName, pFile, flags, pOutFlags);
@@ -28,6 +33,8 @@ int XOpen(sqlite3_vfs* pVfs, sqlite3_filename zName, sqlite3_file* pFile, int fl
                [&] { return StoreFile::Open(self, zName, pFile, flags, pOutFlags); });
 }
 int XDelete(sqlite3_vfs* pVfs, const char* zName, int syncDir) noexcept {
+  // An absorbed journal never reached the disk: deleting it is done.
+  if (Guard(0, 0, [&] { return ForgetAbsorbedJournal(zName) ? 1 : 0; }) == 1) return SQLITE_OK;
   return Base(pVfs)->xDelete(Base(pVfs), zName, syncDir);
 }
 int XAccess(sqlite3_vfs* pVfs, const char* zName, int flags, int* pResOut) noexcept {
@@ -104,7 +111,7 @@ BlazeVfs::BlazeVfs(std::string name, sqlite3_vfs* base)
   const int version = std::min(3, base->iVersion);
   vfs_ = sqlite3_vfs{
       version,                          // iVersion
-      StoreFile::OsFileSize(base),      // szOsFile
+      std::max(StoreFile::OsFileSize(base), MemJournalSize()),  // szOsFile
       base->mxPathname,                 // mxPathname
       nullptr,                          // pNext
       name_.c_str(),                    // zName

@@ -17,6 +17,7 @@ struct Given {
   std::optional<compress::CodecId> codec;
   std::optional<int> level;
   std::optional<uint64_t> checkpoint_bytes;
+  std::optional<bool> absorb;
 };
 
 Status BadValue(std::string_view key, std::string_view value, std::string_view expected) {
@@ -46,7 +47,7 @@ std::optional<uint64_t> ParseBytes(std::string_view s) {
   return v;
 }
 
-constexpr std::array<ParamDef, 3> kParams = {{
+constexpr std::array<ParamDef, 4> kParams = {{
     {"blaze_codec",
      [](std::string_view key, std::string_view value, Given& given) {
        given.codec = compress::CodecFromName(value);
@@ -63,6 +64,13 @@ constexpr std::array<ParamDef, 3> kParams = {{
        return given.checkpoint_bytes && *given.checkpoint_bytes <= (uint64_t{1} << 40)
                   ? Status::Ok()
                   : BadValue(key, value, "a byte count from 0 (never automatic) to 2^40");
+     }},
+    {"blaze_journal",
+     [](std::string_view key, std::string_view value, Given& given) {
+       if (value == "absorb") given.absorb = true;
+       else if (value == "disk") given.absorb = false;
+       else return BadValue(key, value, "absorb or disk");
+       return Status::Ok();
      }},
 }};
 
@@ -109,6 +117,7 @@ Result<StoreOptions> ParseStoreOptions(std::span<const UriParam> params) {
   }
   if (given.level) options.codec.level = *given.level;
   if (given.checkpoint_bytes) options.checkpoint_bytes = *given.checkpoint_bytes;
+  if (given.absorb) options.absorb_journal = *given.absorb;
   if (Status s = compress::ValidateSpec(options.codec); !s.ok()) {
     return Status(Code::kInvalidArgument,
                   "bad value '" + std::to_string(options.codec.level) +

@@ -21,6 +21,8 @@ struct StoreOptions {
   compress::CodecSpec codec{compress::CodecId::kLz4, 1};
   // blaze_checkpoint: log bytes after which a commit checkpoints (0: only on demand).
   uint64_t checkpoint_bytes = uint64_t{4} << 20;
+  // blaze_journal=absorb: the rollback journal stays in memory (vfs/mem_journal.h).
+  bool absorb_journal = false;
 };
 
 struct UriParam {
