@@ -54,7 +54,7 @@ void RegisterStacks() {
 }
 
 void RemoveDatabase(const std::string& path) {
-  for (const char* suffix : {"", "-journal", "-wal", "-shm"}) {
+  for (const char* suffix : {"", "-journal", "-wal", "-shm", "-blazelog"}) {
     std::error_code ec;
     std::filesystem::remove(path + suffix, ec);
   }
@@ -68,6 +68,7 @@ struct SweepConfig {
   bool lie_about_sync = false;
   bool expect_sound = true;  // false: a self-test, counting damage instead of failing
   bool unordered_truncates = false;
+  std::string uri_params = {};  // appended to the database URI ("&blaze_journal=absorb")
 };
 
 struct Tally {
@@ -89,14 +90,16 @@ PowerLossPolicy PickPolicy(std::mt19937_64& rng) {
 Tally Sweep(const SweepConfig& config) {
   const std::string name = config.vfs + " " + config.journal_mode + "/" + config.synchronous +
                            (config.lie_about_sync ? " (lying syncs)" : "") +
-                           (config.unordered_truncates ? " (unordered truncates)" : "");
+                           (config.unordered_truncates ? " (unordered truncates)" : "") +
+                           config.uri_params;
   const uint64_t seed = static_cast<uint64_t>(EnvInt("BLAZE_CRASH_SEED", 20240611)) ^
                         std::hash<std::string>{}(name);
   INFO("sweep " << name << ", seed " << seed);
   TempDir dir;
   const Plan plan = MakePlan(seed, kTxns);
   auto setup_for = [&](const std::string& file) {
-    return Setup{"file:" + dir.Path(file) + "?vfs=" + config.vfs, config.journal_mode,
+    return Setup{"file:" + dir.Path(file) + "?vfs=" + config.vfs + config.uri_params,
+                 config.journal_mode,
                  config.synchronous};
   };
   const bool full = config.synchronous == "full";
@@ -182,13 +185,16 @@ Tally Sweep(const SweepConfig& config) {
 
 int64_t total_exercised = 0;  // over every test case of the run
 
-void Matrix(const std::string& vfs) {
+void Matrix(const std::string& vfs, const std::string& uri_params = "",
+            std::vector<const char*> modes = {"delete", "truncate", "persist", "wal"}) {
   const auto start = std::chrono::steady_clock::now();
   const int64_t points = EnvInt("BLAZE_CRASH_POINTS", kDefaultPoints);
   int64_t exercised = 0;
-  for (const char* mode : {"delete", "truncate", "persist", "wal"}) {
+  for (const char* mode : modes) {
     for (const char* sync : {"full", "normal"}) {
-      const Tally t = Sweep({vfs, mode, sync, points});
+      SweepConfig config{vfs, mode, sync, points};
+      config.uri_params = uri_params;
+      const Tally t = Sweep(config);
       CHECK(t.exercised > 0);
       exercised += t.exercised;
     }
@@ -197,7 +203,7 @@ void Matrix(const std::string& vfs) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - start)
                       .count();
-  std::cout << "crash " << vfs << ": " << exercised << " crash points exercised in " << ms
+  std::cout << "crash " << vfs << uri_params << ": " << exercised << " crash points exercised in " << ms
             << " ms; " << total_exercised << " in this run so far\n";
 }
 
@@ -212,6 +218,21 @@ TEST_CASE("stock SQLite over the crash VFS survives every simulated power loss",
 TEST_CASE("blaze over the crash VFS survives every simulated power loss", "[crash]") {
   RegisterStacks();
   Matrix("blaze-crash");
+}
+
+// Absorption: the rollback journal lives in memory, so after a power cut only the store
+// log can bring the database back to a commit.
+TEST_CASE("blaze with an absorbed journal survives every simulated power loss", "[crash]") {
+  RegisterStacks();
+  Matrix("blaze-crash", "&blaze_journal=absorb", {"delete", "truncate", "persist"});
+}
+
+// A tiny checkpoint threshold: the store checkpoints after almost every commit, so power
+// goes in the middle of checkpoints (slots, map, header copies, log reset) too.
+TEST_CASE("blaze survives power loss during its checkpoints", "[crash]") {
+  RegisterStacks();
+  Matrix("blaze-crash", "&blaze_checkpoint=16384", {"delete", "wal"});
+  Matrix("blaze-crash", "&blaze_checkpoint=16384&blaze_journal=absorb", {"delete"});
 }
 
 TEST_CASE("the verifier finds damage when the disk lies about syncs", "[crash][selftest]") {
