@@ -135,8 +135,10 @@ void ReleaseStore(OpenStore* open) {
 // Turns a failed store call into an SQLite code, with a log line naming the file.
 int Report(const Status& s, int fallback, const char* what) {
   const int rc = SqliteCode(s, fallback);
-  // Errors the base VFS returned were already logged by it (or are its business).
-  if (s.detail() == 0) ReportError(rc, std::string("blaze: ") + what + ": " + s.message());
+  // I/O errors the base VFS returned were logged by it (or are its business).
+  if (s.code() != Code::kIoError || s.detail() == 0) {
+    ReportError(rc, std::string("blaze: ") + what + ": " + s.message());
+  }
   return rc;
 }
 
