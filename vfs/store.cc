@@ -338,10 +338,12 @@ Status Store::Refresh(File& db) {
 }
 
 Status Store::RefreshLocked(File& db) {
+  // A failure left the view unknown (a transaction SQLite could not finish is dropped
+  // with it: recovery keeps only committed frames).
+  if (!loaded_ || broken_) return LoadLocked(db);
   // While this process has a transaction open it holds the write lock: nobody else can
   // have changed the store, and reloading would drop our pending frames.
   if (txn_open_) return Status::Ok();
-  if (!loaded_ || broken_) return LoadLocked(db);
   if (page_size_ == 0) {
     Result<uint64_t> n = db.Size();
     if (!n.ok()) return n.status();
