@@ -1,8 +1,8 @@
 // vfs/sqlite_file.cc: blaze::File over an sqlite3_file (see the header).
 #include "vfs/sqlite_file.h"
 
+#include <algorithm>
 #include <cstdlib>
-#include <limits>
 
 #include "vfs/store.h"
 
@@ -11,6 +11,14 @@ namespace blaze::vfs {
 static_assert(kNotAStore == SQLITE_NOTADB);
 
 namespace {
+
+// The most bytes one xRead/xWrite of the base is given. SQLite itself never asks a VFS
+// for more than a page (64 KiB) at once, and the unix VFS relies on it: seekAndWriteFd
+// masks the count with 0x1ffff, so a 192 KiB write writes 64 KiB and unixWrite returns
+// SQLITE_FULL (a checkpoint's batched slot writes failed that way); debug builds assert
+// it, and some releases mask reads the same way (seekAndRead), which would turn the log
+// recovery's 1 MiB scan window into a zero-filled short read.
+constexpr size_t kMaxIo = size_t{1} << 16;
 
 Status Failed(int rc, const char* what) {
   return Status(Code::kIoError, std::string(what) + " failed (SQLite code " + std::to_string(rc) + ")",
@@ -50,23 +58,29 @@ SqliteFile::~SqliteFile() {
 }
 
 Result<size_t> SqliteFile::Read(uint64_t offset, std::span<std::byte> dst) {
-  if (dst.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
-    return Status(Code::kInvalidArgument, "read too large");
+  size_t done = 0;
+  while (done < dst.size()) {
+    const size_t n = std::min(dst.size() - done, kMaxIo);
+    const int rc = file_->pMethods->xRead(file_, dst.data() + done, static_cast<int>(n),
+                                          static_cast<sqlite3_int64>(offset + done));
+    if (rc == SQLITE_OK) {
+      done += n;
+      continue;
+    }
+    if (rc != SQLITE_IOERR_SHORT_READ) return Failed(rc, "read");
+    // The base zero-filled past the end; File promises the count of bytes that exist.
+    Result<uint64_t> size = Size();
+    if (!size.ok()) return size.status();
+    const uint64_t at = offset + done;
+    return done + static_cast<size_t>(size.value() <= at ? 0 : std::min<uint64_t>(size.value() - at, n));
   }
-  const int rc = file_->pMethods->xRead(file_, dst.data(), static_cast<int>(dst.size()),
-                                        static_cast<sqlite3_int64>(offset));
-  if (rc == SQLITE_OK) return dst.size();
-  if (rc != SQLITE_IOERR_SHORT_READ) return Failed(rc, "read");
-  // The base zero-filled past the end; File promises the count of bytes that exist.
-  Result<uint64_t> size = Size();
-  if (!size.ok()) return size.status();
-  return static_cast<size_t>(size.value() <= offset ? 0 : std::min<uint64_t>(size.value() - offset, dst.size()));
+  return dst.size();
 }
 
 Status SqliteFile::Write(uint64_t offset, std::span<const std::byte> src) {
   size_t done = 0;
   while (done < src.size()) {  // the base takes an int count
-    const size_t n = std::min<size_t>(src.size() - done, size_t{1} << 30);
+    const size_t n = std::min(src.size() - done, kMaxIo);
     const int rc = file_->pMethods->xWrite(file_, src.data() + done, static_cast<int>(n),
                                            static_cast<sqlite3_int64>(offset + done));
     if (rc != SQLITE_OK) return Failed(rc, "write");
