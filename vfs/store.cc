@@ -126,16 +126,22 @@ Status Store::Broken(Status s) {
 
 // ---- Loading the view ----
 
-Status Store::LoadPageFile(File& db, PageFileHeader* header, int* copy) {
+Status Store::LoadPageFile(File& db, PageFileHeader* header, int* copy, bool* damaged) {
   std::optional<PageFileHeader> best;
   bool unsupported = false;
+  if (damaged != nullptr) *damaged = false;
   for (int i = 0; i < 2; ++i) {
     std::array<std::byte, kPfHeaderSize> raw{};
     Result<size_t> got = db.Read(kHeaderCopyOffset[i], raw);
     if (!got.ok()) return got.status();
     if (got.value() < kPfHeaderSize) continue;
     PageFileHeader h;
-    switch (DecodePageFileHeader(raw, &h)) {
+    const PfHeaderCheck check = DecodePageFileHeader(raw, &h);
+    if (check == PfHeaderCheck::kInvalid && damaged != nullptr &&
+        std::any_of(raw.begin(), raw.end(), [](std::byte b) { return b != std::byte{0}; })) {
+      *damaged = true;
+    }
+    switch (check) {
       case PfHeaderCheck::kValid:
         if (!best || h.generation > best->generation) {
           best = h;
@@ -278,8 +284,20 @@ Status Store::LoadLocked(File& db) {
       // or another process checkpointed between our two reads: look again.
       PageFileHeader again;
       int again_copy = 0;
-      if (Status s = LoadPageFile(db, &again, &again_copy); !s.ok()) return s;
+      bool damaged = false;
+      if (Status s = LoadPageFile(db, &again, &again_copy, &damaged); !s.ok()) return s;
       if (again.generation != h.generation) continue;
+      // A log is reset to generation G + 1 only after header G + 1 is durable. A log of a
+      // later generation than every valid header, beside a damaged header copy, means the
+      // newest header was damaged afterwards: going back to the older copy would silently
+      // drop that checkpoint's log and everything committed since.
+      if (damaged && log.header.generation > h.generation) {
+        return Status(Code::kCorrupt,
+                      config_.name + ": page file header copy " + std::to_string(1 - again_copy) +
+                          " is damaged, and the store log belongs to a later generation (" +
+                          std::to_string(log.header.generation) + ") than the other copy (" +
+                          std::to_string(h.generation) + ")");
+      }
     }
     // A consistent pair: install it.
     if (empty) {

@@ -132,7 +132,9 @@ class Store {
 
   [[nodiscard]] Status RefreshLocked(File& db);
   [[nodiscard]] Status LoadLocked(File& db);
-  [[nodiscard]] Status LoadPageFile(File& db, PageFileHeader* header, int* copy);
+  // *damaged (optional): a header copy is there but invalid (not never-written zeros).
+  [[nodiscard]] Status LoadPageFile(File& db, PageFileHeader* header, int* copy,
+                                    bool* damaged = nullptr);
   [[nodiscard]] Status LoadMap(File& db, const PageFileHeader& header);
   [[nodiscard]] Status BeginWrite(File& db, uint32_t first_page_size);
   [[nodiscard]] Status CreateStore(File& db, uint32_t page_size);

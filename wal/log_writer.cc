@@ -22,6 +22,7 @@ LogWriter::LogWriter(File& file, const LogState& recovered) : file_(file) {
   // cache only (the previous writer was killed before syncing), so claim no more.
   durable_end_ = recovered.durable_end;
   last_commit_end_ = recovered.end;
+  unclaimed_recovered_ = durable_end_ < recovered.end;
   // Whatever lies past recovered.end (a torn tail, frames of an unfinished transaction,
   // stray commit records) must be gone for good before this writer appends: otherwise a
   // later power cut could bring an old frame back next to new ones.
@@ -37,6 +38,7 @@ Status LogWriter::TrimTail() {
     if (Status s = file_.Truncate(end_); !s.ok()) return Fail(std::move(s));
     if (Status s = file_.Sync(); !s.ok()) return Fail(std::move(s));
     durable_end_ = end_;  // everything before end_ is committed, and now synced
+    unclaimed_recovered_ = false;
   }
   trim_pending_ = false;
   return Status::Ok();
@@ -71,6 +73,7 @@ Status LogWriter::Reset(uint64_t salt, uint64_t generation, uint32_t page_size) 
   if (Status s = file_.Truncate(0); !s.ok()) return Fail(std::move(s));
   if (Status s = file_.Sync(); !s.ok()) return Fail(std::move(s));
   trim_pending_ = false;
+  unclaimed_recovered_ = false;
   LogHeader header;
   header.page_size = page_size;
   header.salt = salt;
@@ -131,6 +134,15 @@ Result<uint64_t> LogWriter::AppendCommit(uint32_t db_pages, bool sync_follows) {
   if (Status s = TrimTail(); !s.ok()) return s;
   if (next_sequence_ >= kMaxSequence) {
     return Fail(Status(Code::kFull, "store log: commit sequence exhausted"));
+  }
+  if (sync_follows && unclaimed_recovered_) {
+    // The commits this writer found at recovery were never claimed by a durable end (the
+    // previous writer's last ones): this record would leave them unclaimed, and damage to
+    // them would read as a torn tail that silently drops them and this commit too. The
+    // caller syncs after this record anyway; one sync before it makes the claim true.
+    if (Status s = file_.Sync(); !s.ok()) return Fail(std::move(s));
+    durable_end_ = std::max(durable_end_, last_commit_end_);
+    unclaimed_recovered_ = false;
   }
   FrameFields f;
   f.type = static_cast<uint8_t>(FrameType::kCommit);

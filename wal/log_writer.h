@@ -75,7 +75,9 @@ class LogWriter {
   // Appends a commit record: every frame appended since the previous commit becomes
   // committed, the database is `db_pages` pages long. `sync_follows` records that the
   // caller will call Sync() next (a durability point); it is informational (see
-  // kCommitFlagSyncFollows). Returns the record's offset.
+  // kCommitFlagSyncFollows). Returns the record's offset. The first such record of a
+  // writer that continues a recovered log syncs before it is written, so that it can
+  // claim the recovered commits durable (see unclaimed_recovered_).
   // REQUIRES: a header (else kMisuse). On failure the append point does not move.
   [[nodiscard]] Result<uint64_t> AppendCommit(uint32_t db_pages, bool sync_follows);
 
@@ -109,6 +111,9 @@ class LogWriter {
   uint64_t durable_end_ = 0;
   uint64_t last_commit_end_ = 0;  // end of the last commit record (or of the header)
   bool trim_pending_ = false;
+  // Recovered commits past the recovered durable end, not yet claimed: the next
+  // AppendCommit that announces a sync syncs first and claims them.
+  bool unclaimed_recovered_ = false;
   uint64_t next_sequence_ = 1;
   Status error_;  // sticky: the first failed Write or Sync
 };
