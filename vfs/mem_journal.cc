@@ -61,7 +61,7 @@ int XWrite(sqlite3_file* f, const void* buf, int n, sqlite3_int64 off) noexcept 
     // A magic this late in the journal ends a super-journal record (a journal header
     // is written in one larger write): a multi-database transaction.
     ReportError(SQLITE_IOERR_WRITE,
-                "blaze: a transaction over several attached databases cannot be made atomic "
+                "a transaction over several attached databases cannot be made atomic "
                 "with blaze_journal=absorb (" + *J(f)->name +
                     "); commit each database separately, or open it without absorption");
     return SQLITE_IOERR_WRITE;

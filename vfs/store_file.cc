@@ -137,7 +137,7 @@ int Report(const Status& s, int fallback, const char* what) {
   const int rc = SqliteCode(s, fallback);
   // I/O errors the base VFS returned were logged by it (or are its business).
   if (s.code() != Code::kIoError || s.detail() == 0) {
-    ReportError(rc, std::string("blaze: ") + what + ": " + s.message());
+    ReportError(rc, std::string(what) + ": " + s.message());
   }
   return rc;
 }
@@ -295,7 +295,7 @@ int StoreFile::RunMaintenance(bool compact) {
   if (lock_ >= SQLITE_LOCK_RESERVED) {
     // This connection's own write transaction is not finished: checkpointing now would
     // commit half of it.
-    ReportError(SQLITE_MISUSE, "blaze: checkpoint inside a write transaction; commit first");
+    ReportError(SQLITE_MISUSE, "checkpoint inside a write transaction; commit first");
     return SQLITE_MISUSE;
   }
   // The right to write the page file: in WAL mode SQLite's checkpoint lock (only
