@@ -51,7 +51,7 @@ MODES = {
             "txn_wal_normal": 2_000,
             "point_uniform": 100_000,
             "point_zipf": 100_000,
-            "read_uncached": 100_000,
+            "read_uncached": 200_000,
             "range_scan": 20_000,
             "update_churn": 10_000,
             "mixed_threads": 40_000,
