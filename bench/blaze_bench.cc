@@ -8,9 +8,12 @@
 // How to run:
 //   blaze_bench --workload NAME --vfs stock|blaze --dir DIR [--module PATH/blaze.so]
 //               [--rows N] [--ops N] [--threads N] [--seed S]
+//               [--params 'blaze_codec=lz4hc&...'] [--label NAME]
 //   blaze_bench --list            # the workloads, one per line
 // DIR must exist; the workload creates or reuses DIR/bench.db (the read workloads expect
-// bench/run to have copied a database made by --workload prepare there).
+// bench/run to have copied a database made by --workload prepare there). --params adds
+// blaze_* URI parameters to a blaze run's database URI; a blaze.so that does not know
+// one prints {"unsupported": reason} and exits 0. --label names the side in the output.
 //
 // What it measures, in the measured phase only (setup is never timed):
 //   - wall time and per-operation latency (steady_clock around each operation);
@@ -30,7 +33,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdarg>
@@ -38,6 +43,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <numeric>
@@ -45,6 +51,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "bench/alloc_count.h"
@@ -85,6 +92,23 @@ Db Open(const std::string& path, const char* vfs) {
   return db;
 }
 
+// A file: URI for path with an optional query (blaze_* parameters); '%', '?' and '#' in
+// the path are escaped.
+std::string UriOf(const std::string& path, const std::string& query) {
+  std::string uri = "file:";
+  for (char ch : path) {
+    if (ch == '%' || ch == '?' || ch == '#') {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(ch));
+      uri += buf;
+    } else {
+      uri += ch;
+    }
+  }
+  if (!query.empty()) uri += "?" + query;
+  return uri;
+}
+
 void Exec(sqlite3* db, const std::string& sql) {
   char* err = nullptr;
   if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
@@ -122,6 +146,19 @@ int64_t QueryInt(sqlite3* db, const char* sql) {
   Stmt stmt = Prepare(db, sql);
   if (sqlite3_step(stmt.get()) != SQLITE_ROW) Fail("%s: %s", sql, sqlite3_errmsg(db));
   return sqlite3_column_int64(stmt.get(), 0);
+}
+
+// The first row of sql, its columns joined by '|' (NULL as "null").
+std::string QueryRow(sqlite3* db, const char* sql) {
+  Stmt stmt = Prepare(db, sql);
+  if (sqlite3_step(stmt.get()) != SQLITE_ROW) Fail("%s: %s", sql, sqlite3_errmsg(db));
+  std::string out;
+  for (int i = 0; i < sqlite3_column_count(stmt.get()); ++i) {
+    if (i) out += '|';
+    const unsigned char* text = sqlite3_column_text(stmt.get(), i);
+    out += text ? reinterpret_cast<const char*>(text) : "null";
+  }
+  return out;
 }
 
 // ---- deterministic data --------------------------------------------------------------
@@ -223,6 +260,8 @@ struct Options {
   int64_t ops = 10'000;
   int threads = 4;
   uint64_t seed = 0;  // 0: the workload's own fixed seed
+  std::string params;  // blaze runs: URI query of blaze_* parameters ("a=b&c=d")
+  std::string label;   // the side's name in the output (default: --vfs)
 };
 
 bool IsBlaze(const Options& opt) { return opt.vfs == "blaze"; }
@@ -230,6 +269,55 @@ const char* VfsName(const Options& opt) { return IsBlaze(opt) ? "blaze" : "bench
 std::string DbPath(const Options& opt) { return opt.dir + "/bench.db"; }
 
 using StatMap = std::map<std::string, int64_t>;
+
+// Process-wide facts that OpenDb needs to report an unsupported parameter.
+struct Process {
+  const Options* opt = nullptr;
+  const char* workload = "";
+  sqlite3* stats_db = nullptr;  // blaze runs: the connection that loaded blaze.so
+};
+Process g_process;
+
+// Opens the run's database: bench.db in --dir through the side's VFS, with the side's
+// blaze_* URI parameters. A blaze.so that refuses a parameter (one this build does not
+// know yet, e.g. blaze_journal=absorb before it exists) is not an error of the bench:
+// the run prints {"unsupported": reason} instead of figures and exits 0, and the report
+// shows n/a for that side.
+Db OpenDb(const Options& opt) {
+  sqlite3* raw = nullptr;
+  const std::string uri = UriOf(DbPath(opt), opt.params);
+  const int rc = sqlite3_open_v2(uri.c_str(), &raw,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
+                                 VfsName(opt));
+  Db db(raw);
+  if (rc == SQLITE_OK) {
+    sqlite3_busy_timeout(raw, 10000);
+    return db;
+  }
+  std::string reason = sqlite3_errmsg(raw);
+  if (g_process.stats_db != nullptr) {
+    Stmt why;
+    sqlite3_stmt* w = nullptr;
+    if (sqlite3_prepare_v2(g_process.stats_db, "SELECT blaze_last_error()", -1, &w, nullptr) ==
+        SQLITE_OK) {
+      why.reset(w);
+      if (sqlite3_step(w) == SQLITE_ROW && sqlite3_column_text(w, 0) != nullptr) {
+        reason = reinterpret_cast<const char*>(sqlite3_column_text(w, 0));
+      }
+    }
+  }
+  if (IsBlaze(opt) && !opt.params.empty() && reason.find("URI parameter") != std::string::npos) {
+    std::string esc;
+    for (char ch : reason) {
+      if (ch == '"' || ch == '\\') esc += '\\';
+      if (static_cast<unsigned char>(ch) >= 0x20) esc += ch;
+    }
+    std::printf("{\"workload\":\"%s\",\"vfs\":\"%s\",\"params\":\"%s\",\"unsupported\":\"%s\"}\n",
+                g_process.workload, opt.label.c_str(), opt.params.c_str(), esc.c_str());
+    std::exit(0);
+  }
+  Fail("open %s (vfs %s): %s", uri.c_str(), VfsName(opt), reason.c_str());
+}
 
 // The total row of blaze_stats, every integer column by name.
 StatMap ReadBlazeStats(sqlite3* db) {
@@ -254,6 +342,9 @@ struct Run {
   double seconds = 0;         // measured time (sum of timed parts)
   std::vector<uint64_t> lat;  // per-operation latency, ns
   std::map<std::string, double> extra;
+  // Results that must be the same on every side (same seed, same operations): the report
+  // compares each blaze side's with stock's. Strings, so nothing is rounded.
+  std::map<std::string, std::string> checks;
 
   IoCounts io;  // delta over the window
   uint64_t allocs = 0;
@@ -291,6 +382,18 @@ uint64_t Nanos(Clock::time_point a, Clock::time_point b) {
 
 // ---- schema and loading --------------------------------------------------------------
 
+// What the table t holds, to compare across sides: the row count, sums over every column,
+// and an order-sensitive sum of id × length(v).
+constexpr char kTableFingerprint[] =
+    "SELECT count(*), total(k), total(length(v)), sum(id * length(v)), "
+    "sum(id * unicode(substr(v, 1 + id % 50, 1))) FROM t";
+
+// After the measured window: PRAGMA quick_check and the content fingerprint of t.
+void CheckTable(sqlite3* db, Run& run) {
+  run.checks["quick_check"] = QueryRow(db, "PRAGMA quick_check");
+  run.checks["content"] = QueryRow(db, kTableFingerprint);
+}
+
 void CreateSchema(sqlite3* db) {
   Exec(db,
        "CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, k INTEGER NOT NULL, "
@@ -326,6 +429,8 @@ void LoadRows(sqlite3* db, Rng& rng, const TextGen& text, int64_t first, int64_t
 
 // ---- workloads -----------------------------------------------------------------------
 
+bool TryMaintenance(sqlite3* db, const char* fn);
+
 struct Ctx {
   const Options& opt;
   const TextGen& text;
@@ -333,24 +438,28 @@ struct Ctx {
 };
 
 void PrepareTable(const Ctx& c, Run&) {
-  Db db = Open(DbPath(c.opt), VfsName(c.opt));
+  Db db = OpenDb(c.opt);
   CreateSchema(db.get());
   Rng rng(c.seed);
   LoadRows(db.get(), rng, c.text, 1, c.opt.rows, 10'000, c.opt.rows, nullptr);
+  // blaze: the read workloads start from a checkpointed store (everything in the page
+  // file, an empty log), the state a database settles in.
+  if (IsBlaze(c.opt)) TryMaintenance(db.get(), "blaze_checkpoint");
 }
 
 void BulkLoad(const Ctx& c, Run& run) {
-  Db db = Open(DbPath(c.opt), VfsName(c.opt));
+  Db db = OpenDb(c.opt);
   Rng rng(c.seed);
   run.op_unit = "row";
   run.Begin(c.opt.rows);
   CreateSchema(db.get());
   LoadRows(db.get(), rng, c.text, 1, c.opt.rows, 1000, c.opt.rows, &run);
   run.End();
+  CheckTable(db.get(), run);
 }
 
 void SmallTxns(const Ctx& c, Run& run, const char* journal, const char* sync) {
-  Db db = Open(DbPath(c.opt), VfsName(c.opt));
+  Db db = OpenDb(c.opt);
   Exec(db.get(), std::string("PRAGMA journal_mode=") + journal);
   Exec(db.get(), std::string("PRAGMA synchronous=") + sync);
   CreateSchema(db.get());
@@ -371,34 +480,40 @@ void SmallTxns(const Ctx& c, Run& run, const char* journal, const char* sync) {
   }
   run.ops = run.commits = c.opt.ops;
   run.End();
+  CheckTable(db.get(), run);
 }
 
 void PointLookups(const Ctx& c, Run& run, bool zipf) {
-  Db db = Open(DbPath(c.opt), VfsName(c.opt));
+  Db db = OpenDb(c.opt);
   const auto n = static_cast<uint64_t>(QueryInt(db.get(), "SELECT max(id) FROM t"));
   Stmt get = Prepare(db.get(), "SELECT k, v FROM t WHERE id = ?");
   Rng rng(c.seed);
   std::optional<Zipf> dist;  // built before the window: O(n) once
   if (zipf) dist.emplace(n, 0.99);
   run.op_unit = "lookup";
-  int64_t found = 0;
+  int64_t found = 0, bytes = 0;
   run.Begin(c.opt.ops);
   for (int64_t i = 0; i < c.opt.ops; ++i) {
     const uint64_t id = 1 + (zipf ? Scatter(dist->Rank(rng), n) : rng.Below(n));
     const auto t0 = Clock::now();
     sqlite3_bind_int64(get.get(), 1, static_cast<int64_t>(id));
-    if (sqlite3_step(get.get()) == SQLITE_ROW) found += sqlite3_column_bytes(get.get(), 1) > 0;
+    if (sqlite3_step(get.get()) == SQLITE_ROW) {
+      const int len = sqlite3_column_bytes(get.get(), 1);
+      found += len > 0;
+      bytes += len + sqlite3_column_int64(get.get(), 0) % 1000;
+    }
     sqlite3_reset(get.get());
     run.lat.push_back(Nanos(t0, Clock::now()));
   }
   run.ops = c.opt.ops;
   run.End();
   run.extra["found"] = static_cast<double>(found);
+  run.checks["lookups"] = std::to_string(found) + "|" + std::to_string(bytes);
 }
 
 void RangeScans(const Ctx& c, Run& run) {
   constexpr int64_t kSpan = 100;
-  Db db = Open(DbPath(c.opt), VfsName(c.opt));
+  Db db = OpenDb(c.opt);
   const int64_t n = QueryInt(db.get(), "SELECT max(id) FROM t");
   Stmt scan = Prepare(db.get(),
                       "SELECT count(*), sum(length(v)) FROM t WHERE id BETWEEN ?1 AND ?1 + ?2 - 1");
@@ -417,6 +532,7 @@ void RangeScans(const Ctx& c, Run& run) {
   run.ops = c.opt.ops;
   run.End();
   run.extra["rows_scanned"] = static_cast<double>(rows);
+  run.checks["rows_scanned"] = std::to_string(rows);
 }
 
 // 90% updates of a random row with a new value of a new length, 10% a delete of a
@@ -424,7 +540,7 @@ void RangeScans(const Ctx& c, Run& run) {
 // journal, synchronous=FULL (SQLite's defaults here).
 void UpdateChurn(const Ctx& c, Run& run) {
   constexpr int64_t kBatch = 100;
-  Db db = Open(DbPath(c.opt), VfsName(c.opt));
+  Db db = OpenDb(c.opt);
   int64_t next_id = QueryInt(db.get(), "SELECT max(id) FROM t") + 1;
   const int64_t n = next_id - 1;
   Stmt upd = Prepare(db.get(), "UPDATE t SET k = ?, v = ? WHERE id = ?");
@@ -463,6 +579,7 @@ void UpdateChurn(const Ctx& c, Run& run) {
   }
   run.ops = c.opt.ops;
   run.End();
+  CheckTable(db.get(), run);
 }
 
 // threads connections on one database in WAL mode, synchronous=NORMAL: each does
@@ -470,7 +587,7 @@ void UpdateChurn(const Ctx& c, Run& run) {
 void MixedThreads(const Ctx& c, Run& run) {
   const int threads = std::max(1, c.opt.threads);
   const int64_t per_thread = c.opt.ops / threads;
-  Db setup = Open(DbPath(c.opt), VfsName(c.opt));
+  Db setup = OpenDb(c.opt);
   Exec(setup.get(), "PRAGMA journal_mode=WAL");
   const auto n = static_cast<uint64_t>(QueryInt(setup.get(), "SELECT max(id) FROM t"));
 
@@ -485,7 +602,7 @@ void MixedThreads(const Ctx& c, Run& run) {
   std::vector<Worker> workers(static_cast<size_t>(threads));
   for (int t = 0; t < threads; ++t) {
     Worker& w = workers[static_cast<size_t>(t)];
-    w.db = Open(DbPath(c.opt), VfsName(c.opt));
+    w.db = OpenDb(c.opt);
     Exec(w.db.get(), "PRAGMA synchronous=NORMAL");
     w.get = Prepare(w.db.get(), "SELECT k, v FROM t WHERE id = ?");
     w.upd = Prepare(w.db.get(), "UPDATE t SET k = ?, v = ? WHERE id = ?");
@@ -585,10 +702,13 @@ void ColdScan(const Ctx& c, Run& run) {
     resident += DropFromPageCache(c.opt.dir);
     ResumeCountingAllocs();
     const auto t0 = Clock::now();
-    Db db = Open(DbPath(c.opt), VfsName(c.opt));
+    Db db = OpenDb(c.opt);
     Stmt scan = Prepare(db.get(), "SELECT count(*), sum(length(v)), sum(k) FROM t");
     if (sqlite3_step(scan.get()) != SQLITE_ROW) Fail("scan: %s", sqlite3_errmsg(db.get()));
     rows = sqlite3_column_int64(scan.get(), 0);
+    run.checks["scan"] = std::to_string(rows) + "|" +
+                         std::to_string(sqlite3_column_int64(scan.get(), 1)) + "|" +
+                         std::to_string(sqlite3_column_int64(scan.get(), 2));
     scan.reset();
     bytes = QueryInt(db.get(), "PRAGMA page_count") * QueryInt(db.get(), "PRAGMA page_size");
     db.reset();
@@ -605,6 +725,363 @@ void ColdScan(const Ctx& c, Run& run) {
       run.seconds > 0
           ? static_cast<double>(bytes) * static_cast<double>(run.ops) / 1e6 / run.seconds
           : 0;
+}
+
+// ---- realistic documents (text_size) ---------------------------------------------------
+
+// Documents that look like what applications keep in SQLite: English-like prose, titles,
+// author names, ISO timestamps and a JSON metadata record with numbers. Words come from
+// a fixed 30,000-word vocabulary, the 100 most common English words first and then
+// made-up words of English-like syllables, longer as they get rarer, drawn with Zipf
+// frequencies (exponent 0.99) as words in real text are. No random bytes, and nothing
+// repeats verbatim beyond what such text repeats.
+class DocGen {
+ public:
+  static constexpr uint64_t kVocabulary = 30'000;
+
+  explicit DocGen(uint64_t seed) : rng_(seed), word_rank_(kVocabulary, 0.99),
+                                   author_rank_(kAuthors, 0.8), tag_rank_(kTags, 0.9) {
+    Rng vocab(0x70c'ab'1a4eULL);  // the vocabulary is the same whatever the seed
+    std::unordered_set<std::string> seen;
+    for (const char* w : kCommon) {
+      words_.emplace_back(w);
+      seen.insert(w);
+    }
+    while (words_.size() < kVocabulary) {
+      std::string w = MakeWord(vocab, words_.size());
+      if (seen.insert(w).second) words_.push_back(std::move(w));
+    }
+    for (uint64_t i = 0; i < kAuthors; ++i) {
+      std::string name = Capitalized(words_[100 + vocab.Below(20'000)]);
+      name += ' ';
+      name += Capitalized(words_[1000 + vocab.Below(25'000)]);
+      authors_.push_back(std::move(name));
+    }
+    for (uint64_t i = 0; i < kTags; ++i) tags_.push_back(words_[100 + i * 7]);
+  }
+
+  struct Doc {
+    std::string created, author, title, body, meta;
+    size_t Bytes() const {
+      return created.size() + author.size() + title.size() + body.size() + meta.size();
+    }
+  };
+
+  void Next(int64_t id, Doc& d) {
+    clock_ += 1 + static_cast<int64_t>(rng_.Below(7200));
+    const time_t t = 1'420'070'400 + clock_;  // from 2015-01-01
+    struct tm tm {};
+    gmtime_r(&t, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    d.created = buf;
+    d.author = authors_[author_rank_.Rank(rng_)];
+
+    d.title.clear();
+    const int title_words = 3 + static_cast<int>(rng_.Below(7));
+    for (int i = 0; i < title_words; ++i) {
+      if (i) d.title += ' ';
+      d.title += Capitalized(Word());
+    }
+    d.body.clear();
+    const int paragraphs = 1 + static_cast<int>(rng_.Below(4));
+    for (int p = 0; p < paragraphs; ++p) {
+      if (p) d.body += "\n\n";
+      const int sentences = 2 + static_cast<int>(rng_.Below(6));
+      for (int s = 0; s < sentences; ++s) {
+        if (s) d.body += ' ';
+        Sentence(d.body);
+      }
+    }
+
+    std::string& m = d.meta;
+    m = "{\"lang\":\"en\",\"tags\":[";
+    const int tags = 1 + static_cast<int>(rng_.Below(5));
+    for (int i = 0; i < tags; ++i) {
+      if (i) m += ',';
+      m += '"';
+      m += tags_[tag_rank_.Rank(rng_)];
+      m += '"';
+    }
+    std::snprintf(buf, sizeof buf, "],\"score\":%.2f,\"views\":%lld,", rng_.Unit() * 5,
+                  static_cast<long long>(std::exp(rng_.Unit() * 12)));
+    m += buf;
+    std::snprintf(buf, sizeof buf, "\"votes\":{\"up\":%d,\"down\":%d},",
+                  static_cast<int>(rng_.Below(500)), static_cast<int>(rng_.Below(60)));
+    m += buf;
+    m += "\"source\":\"https://www.";
+    m += Word();
+    std::snprintf(buf, sizeof buf, ".com/%d/%02d/", tm.tm_year + 1900, tm.tm_mon + 1);
+    m += buf;
+    for (size_t i = 0; i < d.title.size(); ++i) {
+      const char ch = d.title[i];
+      m += ch == ' ' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    }
+    std::snprintf(buf, sizeof buf, "-%lld\",\"draft\":%s,\"rev\":%d}", static_cast<long long>(id),
+                  rng_.Below(10) == 0 ? "true" : "false", 1 + static_cast<int>(rng_.Below(9)));
+    m += buf;
+  }
+
+ private:
+  static constexpr uint64_t kAuthors = 3'000;
+  static constexpr uint64_t kTags = 400;
+  static constexpr const char* kCommon[] = {
+      "the",   "of",    "and",   "to",    "a",      "in",    "is",   "it",    "you",   "that",
+      "he",    "was",   "for",   "on",    "are",    "with",  "as",   "into",  "his",   "they",
+      "be",    "at",    "one",   "have",  "this",   "from",  "or",   "had",   "by",    "not",
+      "word",  "but",   "what",  "some",  "we",     "can",   "out",  "other", "were",  "all",
+      "there", "when",  "up",    "use",   "your",   "how",   "said", "an",    "each",  "she",
+      "which", "do",    "their", "time",  "if",     "will",  "way",  "about", "many",  "then",
+      "them",  "write", "would", "like",  "so",     "these", "her",  "long",  "make",  "thing",
+      "see",   "him",   "two",   "has",   "look",   "more",  "day",  "could", "go",    "come",
+      "did",   "number", "sound", "no",   "most",   "people", "my",  "over",  "know",  "water",
+      "than",  "call",  "first", "who",   "may",    "down",  "side", "been",  "now",   "find"};
+
+  static std::string MakeWord(Rng& r, size_t rank) {
+    static constexpr const char* kOnsets[] = {
+        "",   "",   "b",  "c",  "d",  "f",  "g",  "h",  "j",  "k",  "l",   "m",  "n",  "p",
+        "r",  "s",  "t",  "v",  "w",  "y",  "bl", "br", "ch", "cl", "cr",  "dr", "fl", "fr",
+        "gl", "gr", "pl", "pr", "sc", "sh", "sl", "sp", "st", "str", "th", "tr", "wh", "qu"};
+    static constexpr const char* kVowels[] = {"a",  "e",  "i",  "o",  "u",  "a",  "e", "o",
+                                              "ea", "ai", "ou", "oo", "io", "ee", "y"};
+    static constexpr const char* kCodas[] = {"",   "",   "",   "n",  "r",  "s",  "t",
+                                             "l",  "m",  "d",  "nd", "nt", "st", "ng",
+                                             "ck", "rt", "ll", "ss", "ght", "rs", "ts"};
+    static constexpr const char* kSuffixes[] = {"ing", "ed", "s", "ly", "tion", "er", "ment",
+                                                "ness", "able", "al", "ive", "ous"};
+    const uint64_t max_syllables = rank < 2'000 ? 2 : 3;
+    const uint64_t syllables = 1 + r.Below(max_syllables);
+    std::string w;
+    for (uint64_t i = 0; i < syllables; ++i) {
+      w += kOnsets[r.Below(std::size(kOnsets))];
+      w += kVowels[r.Below(std::size(kVowels))];
+      w += kCodas[r.Below(std::size(kCodas))];
+    }
+    if (rank > 300 && r.Below(10) < 3) w += kSuffixes[r.Below(std::size(kSuffixes))];
+    return w;
+  }
+  static std::string Capitalized(std::string w) {
+    if (!w.empty()) w[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(w[0])));
+    return w;
+  }
+  const std::string& Word() { return words_[word_rank_.Rank(rng_)]; }
+
+  void Number(std::string& out) {
+    char buf[32];
+    switch (rng_.Below(5)) {
+      case 0: std::snprintf(buf, sizeof buf, "%d", 1950 + static_cast<int>(rng_.Below(75))); break;
+      case 1: std::snprintf(buf, sizeof buf, "%d", static_cast<int>(rng_.Below(10'000))); break;
+      case 2: std::snprintf(buf, sizeof buf, "%.1f%%", rng_.Unit() * 100); break;
+      case 3: std::snprintf(buf, sizeof buf, "$%.2f", rng_.Unit() * 500); break;
+      default: std::snprintf(buf, sizeof buf, "%.3f", rng_.Unit() * 10); break;
+    }
+    out += buf;
+  }
+
+  void Sentence(std::string& out) {
+    const int n = 5 + static_cast<int>(rng_.Below(20));
+    for (int i = 0; i < n; ++i) {
+      if (i) out += rng_.Below(100) < 7 ? ", " : " ";
+      const size_t start = out.size();
+      if (i > 0 && rng_.Below(100) < 3) {
+        Number(out);
+      } else {
+        out += Word();
+      }
+      if (i == 0) {
+        out[start] = static_cast<char>(std::toupper(static_cast<unsigned char>(out[start])));
+      }
+    }
+    const uint64_t end = rng_.Below(20);
+    out += end == 0 ? '?' : end == 1 ? '!' : '.';
+  }
+
+  Rng rng_;
+  Zipf word_rank_, author_rank_, tag_rank_;
+  std::vector<std::string> words_, authors_, tags_;
+  int64_t clock_ = 0;
+};
+
+struct DirSize {
+  uint64_t file_bytes = 0;  // sum of st_size
+  uint64_t disk_bytes = 0;  // sum of allocated blocks
+};
+
+DirSize SizeOf(const std::string& dir) {
+  DirSize out;
+  for (const std::string& path : FilesIn(dir)) {
+    struct stat st {};
+    if (stat(path.c_str(), &st) == 0) {
+      out.file_bytes += static_cast<uint64_t>(st.st_size);
+      out.disk_bytes += static_cast<uint64_t>(st.st_blocks) * 512;
+    }
+  }
+  return out;
+}
+
+// Runs SELECT fn() for one of blaze's maintenance functions (blaze_checkpoint,
+// blaze_compact). Returns false when this blaze.so does not have it; any other error
+// is a failure of the run.
+bool TryMaintenance(sqlite3* db, const char* fn) {
+  const std::string sql = std::string("SELECT ") + fn + "()";
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
+    if (std::strstr(sqlite3_errmsg(db), "no such function") != nullptr) return false;
+    Fail("%s: %s", sql.c_str(), sqlite3_errmsg(db));
+  }
+  Stmt stmt(raw);
+  if (sqlite3_step(raw) != SQLITE_ROW) Fail("%s: %s", sql.c_str(), sqlite3_errmsg(db));
+  return true;
+}
+
+// Loads --rows documents (1000 per transaction, rollback journal, SQLite's defaults),
+// then records the stored size at each stage: after the last commit (blaze: page file
+// and store log), after SELECT blaze_checkpoint(), after SELECT blaze_compact(), and
+// (Report) after the connection closed. Stock's size is the same at every stage.
+void TextSize(const Ctx& c, Run& run) {
+  constexpr int64_t kBatch = 1000;
+  Db db = OpenDb(c.opt);
+  Exec(db.get(),
+       "CREATE TABLE docs(id INTEGER PRIMARY KEY, created TEXT NOT NULL, author TEXT NOT NULL, "
+       "title TEXT NOT NULL, body TEXT NOT NULL, meta TEXT NOT NULL);"
+       "CREATE INDEX docs_author ON docs(author, created);");
+  DocGen gen(c.seed);
+  Stmt ins = Prepare(db.get(), "INSERT INTO docs VALUES(?, ?, ?, ?, ?, ?)");
+  Stmt begin = Prepare(db.get(), "BEGIN");
+  Stmt commit = Prepare(db.get(), "COMMIT");
+  DocGen::Doc doc;
+  double text_bytes = 0;
+  run.op_unit = "document";
+  run.Begin(c.opt.rows);
+  for (int64_t i = 0; i < c.opt.rows; ++i) {
+    const auto t0 = Clock::now();
+    if (i % kBatch == 0) StepAll(db.get(), begin.get());
+    gen.Next(i + 1, doc);
+    text_bytes += static_cast<double>(doc.Bytes());
+    sqlite3_bind_int64(ins.get(), 1, i + 1);
+    const std::string* cols[] = {&doc.created, &doc.author, &doc.title, &doc.body, &doc.meta};
+    for (int k = 0; k < 5; ++k) {
+      sqlite3_bind_text(ins.get(), k + 2, cols[k]->data(), static_cast<int>(cols[k]->size()),
+                        SQLITE_STATIC);
+    }
+    StepAll(db.get(), ins.get());
+    if (i % kBatch == kBatch - 1 || i == c.opt.rows - 1) {
+      StepAll(db.get(), commit.get());
+      ++run.commits;
+    }
+    run.lat.push_back(Nanos(t0, Clock::now()));
+  }
+  run.ops = c.opt.rows;
+  run.End();
+
+  run.extra["text_bytes"] = text_bytes;
+  run.extra["logical_bytes"] = static_cast<double>(QueryInt(db.get(), "PRAGMA page_count") *
+                                                   QueryInt(db.get(), "PRAGMA page_size"));
+  auto stage = [&](const std::string& name) {
+    const DirSize d = SizeOf(c.opt.dir);
+    run.extra[name + "_file_bytes"] = static_cast<double>(d.file_bytes);
+    run.extra[name + "_disk_bytes"] = static_cast<double>(d.disk_bytes);
+    if (IsBlaze(c.opt)) {
+      StatMap s = ReadBlazeStats(g_process.stats_db);
+      run.extra[name + "_stored_bytes"] = static_cast<double>(s["stored_bytes"]);
+      run.extra[name + "_log_bytes"] = static_cast<double>(s["log_bytes"]);
+    }
+  };
+  constexpr char kDocsFingerprint[] =
+      "SELECT count(*), total(length(created)), total(length(author)), total(length(title)), "
+      "total(length(body)), total(length(meta)), sum(id * length(body)), max(created), "
+      "min(author), sum(id * unicode(substr(body, 1 + id % 97, 1)))";
+  const std::string fingerprint = std::string(kDocsFingerprint) + " FROM docs";
+  run.checks["quick_check"] = QueryRow(db.get(), "PRAGMA quick_check");
+  run.checks["content"] = QueryRow(db.get(), fingerprint.c_str());
+  stage("after_load");
+  if (IsBlaze(c.opt)) {
+    const bool checkpoint = TryMaintenance(db.get(), "blaze_checkpoint");
+    run.extra["has_blaze_checkpoint"] = checkpoint;
+    if (checkpoint) stage("after_checkpoint");
+    const bool compact = TryMaintenance(db.get(), "blaze_compact");
+    run.extra["has_blaze_compact"] = compact;
+    if (compact) stage("after_compact");
+    // Checkpoint and compaction moved every page: the content must not have changed.
+    run.checks["content_after_maintenance"] = QueryRow(db.get(), fingerprint.c_str());
+    run.checks["quick_check_after_maintenance"] = QueryRow(db.get(), "PRAGMA quick_check");
+  }
+}
+
+// Inserts --rows rows into the empty indexed table in ONE transaction (rollback
+// journal, synchronous=FULL): the page cache spills to the database file long before
+// the commit.
+void BulkOneTxn(const Ctx& c, Run& run) {
+  Db db = OpenDb(c.opt);
+  CreateSchema(db.get());
+  Rng rng(c.seed);
+  run.op_unit = "row";
+  run.Begin(c.opt.rows);
+  LoadRows(db.get(), rng, c.text, 1, c.opt.rows, c.opt.rows, c.opt.rows, &run);
+  run.End();
+  CheckTable(db.get(), run);
+}
+
+// Reads every file of dir once, so the OS page cache holds them.
+void WarmOsCache(const std::string& dir) {
+  std::vector<char> buf(1 << 20);
+  for (const std::string& path : FilesIn(dir)) {
+    const int fd = open(path.c_str(), O_RDONLY);
+    if (fd < 0) Fail("open %s", path.c_str());
+    while (read(fd, buf.data(), buf.size()) > 0) {
+    }
+    close(fd);
+  }
+}
+
+// Random point lookups with the OS page cache warm (every file read just before) and
+// SQLite's page cache as small as it goes (PRAGMA cache_size=10), all in one read
+// transaction: nearly every lookup reads its leaf (and some interior pages) through the
+// VFS. blaze: each such read is one stored page to find, verify and decompress.
+void ReadUncached(const Ctx& c, Run& run) {
+  WarmOsCache(c.opt.dir);
+  Db db = OpenDb(c.opt);
+  Exec(db.get(), "PRAGMA cache_size=10");
+  const auto n = static_cast<uint64_t>(QueryInt(db.get(), "SELECT max(id) FROM t"));
+  Stmt get = Prepare(db.get(), "SELECT k, v FROM t WHERE id = ?");
+  Exec(db.get(), "BEGIN");
+  sqlite3_bind_int64(get.get(), 1, 1);
+  StepAll(db.get(), get.get());  // takes the read lock: the window holds lookups only
+  Rng rng(c.seed);
+  run.op_unit = "lookup";
+  int64_t found = 0, bytes = 0;
+  run.Begin(c.opt.ops);
+  for (int64_t i = 0; i < c.opt.ops; ++i) {
+    const auto id = static_cast<int64_t>(1 + rng.Below(n));
+    const auto t0 = Clock::now();
+    sqlite3_bind_int64(get.get(), 1, id);
+    if (sqlite3_step(get.get()) == SQLITE_ROW) {
+      const int len = sqlite3_column_bytes(get.get(), 1);
+      found += len > 0;
+      bytes += len + sqlite3_column_int64(get.get(), 0) % 1000;
+    }
+    sqlite3_reset(get.get());
+    run.lat.push_back(Nanos(t0, Clock::now()));
+  }
+  run.ops = c.opt.ops;
+  run.End();
+  Exec(db.get(), "COMMIT");
+  const double ops = static_cast<double>(run.ops);
+  run.extra["found"] = static_cast<double>(found);
+  run.checks["lookups"] = std::to_string(found) + "|" + std::to_string(bytes);
+  run.extra["us_per_lookup"] = run.seconds * 1e6 / ops;
+  // What SQLite asked of the main database file: bench_count sees it directly on stock,
+  // blaze_stats on blaze (under blaze, bench_count sees the store's own reads).
+  const double sqlite_reads = IsBlaze(c.opt)
+                                  ? static_cast<double>(run.blaze_stats["reads"])
+                                  : static_cast<double>(run.io.reads[0]);
+  run.extra["page_reads_per_lookup"] = sqlite_reads / ops;
+  run.extra["os_reads_per_lookup"] =
+      static_cast<double>(std::accumulate(run.io.reads.begin(), run.io.reads.end(), uint64_t{0})) /
+      ops;
+  if (IsBlaze(c.opt)) {
+    run.extra["decodes_per_lookup"] = static_cast<double>(run.blaze_stats["decompressions"]) / ops;
+  }
 }
 
 struct Workload {
@@ -643,6 +1120,16 @@ const Workload kWorkloads[] = {
     {"cold_scan", 1012,
      "full table scan on a fresh connection after dropping the files from the OS page cache",
      ColdScan},
+    {"text_size", 1013,
+     "loads --rows documents (prose with Zipf word frequencies, titles, names, timestamps, JSON "
+     "metadata), 1000 per transaction, then measures the stored size",
+     TextSize},
+    {"bulk_1txn", 1014,
+     "inserts --rows rows into an empty table with one index in one transaction", BulkOneTxn},
+    {"read_uncached", 1015,
+     "SELECT by primary key, ids uniform, one read transaction, OS cache warm, "
+     "PRAGMA cache_size=10",
+     ReadUncached},
 };
 
 // ---- output --------------------------------------------------------------------------
@@ -715,20 +1202,15 @@ std::string KindObject(const std::array<uint64_t, kFileKindCount>& a, uint64_t d
 
 std::string Report(const Options& opt, const Workload& w, uint64_t seed, Run& run,
                    const std::string& blaze_version) {
-  uint64_t file_bytes = 0, disk_bytes = 0;
-  for (const std::string& path : FilesIn(opt.dir)) {
-    struct stat st {};
-    if (stat(path.c_str(), &st) == 0) {
-      file_bytes += static_cast<uint64_t>(st.st_size);
-      disk_bytes += static_cast<uint64_t>(st.st_blocks) * 512;
-    }
-  }
+  const DirSize dir = SizeOf(opt.dir);
+  const uint64_t file_bytes = dir.file_bytes, disk_bytes = dir.disk_bytes;
   const double ops = static_cast<double>(run.ops);
   const double commits = static_cast<double>(run.commits);
   auto per_commit = [&](double v) { return run.commits ? v / commits : NAN; };
 
   Json j;
-  j.Key("workload").Str(w.name).Key("vfs").Str(opt.vfs).Key("desc").Str(w.desc);
+  j.Key("workload").Str(w.name).Key("vfs").Str(opt.label).Key("desc").Str(w.desc);
+  if (!opt.params.empty()) j.Key("params").Str(opt.params);
   j.Key("seed").Num(static_cast<double>(seed)).Key("rows").Num(static_cast<double>(opt.rows));
   j.Key("ops").Num(ops).Key("threads").Num(opt.threads).Key("op_unit").Str(run.op_unit);
   j.Key("seconds").Num(run.seconds);
@@ -742,6 +1224,7 @@ std::string Report(const Options& opt, const Workload& w, uint64_t seed, Run& ru
   j.Key("os_bytes_written_per_commit")
       .Num(per_commit(static_cast<double>(run.io.TotalBytesWritten())));
   j.Key("os_syncs").Raw(KindObject(run.io.syncs, run.io.dir_syncs));
+  j.Key("os_reads").Raw(KindObject(run.io.reads, UINT64_MAX));
   j.Key("os_bytes_written").Raw(KindObject(run.io.bytes_written, UINT64_MAX));
   if (IsBlaze(opt)) {
     Json bs;
@@ -761,6 +1244,11 @@ std::string Report(const Options& opt, const Workload& w, uint64_t seed, Run& ru
   j.Key("disk_bytes").Num(static_cast<double>(disk_bytes));
   j.Key("sqlite_version").Str(sqlite3_libversion());
   for (const auto& [name, value] : run.extra) j.Key(name).Num(value);
+  if (!run.checks.empty()) {
+    Json checks;
+    for (const auto& [name, value] : run.checks) checks.Key(name).Str(value);
+    j.Key("checks").Raw(checks.Done());
+  }
   return j.Done();
 }
 
@@ -791,6 +1279,10 @@ Options ParseArgs(int argc, char** argv) {
       opt.threads = std::atoi(value());
     } else if (a == "--seed") {
       opt.seed = std::strtoull(value(), nullptr, 10);
+    } else if (a == "--params") {
+      opt.params = value();
+    } else if (a == "--label") {
+      opt.label = value();
     } else {
       Fail("unknown argument %s", argv[i]);
     }
@@ -799,6 +1291,8 @@ Options ParseArgs(int argc, char** argv) {
   if (IsBlaze(opt) && opt.module.empty()) Fail("--vfs blaze needs --module PATH/blaze.so");
   if (opt.dir.empty()) Fail("--dir is required");
   if (opt.rows < 200 || opt.ops < 1) Fail("--rows must be >= 200 and --ops >= 1");
+  if (!opt.params.empty() && !IsBlaze(opt)) Fail("--params is for --vfs blaze");
+  if (opt.label.empty()) opt.label = opt.vfs;
   return opt;
 }
 
@@ -810,6 +1304,8 @@ int Main(int argc, char** argv) {
   }
   if (w == nullptr) Fail("unknown workload '%s' (see --list)", opt.workload.c_str());
 
+  g_process.opt = &opt;
+  g_process.workload = w->name;
   if (RegisterCountVfs() != SQLITE_OK) Fail("cannot register the counting VFS");
   Db stats_db;
   std::string blaze_version;
@@ -828,6 +1324,7 @@ int Main(int argc, char** argv) {
   }
   const TextGen text;
   const uint64_t seed = opt.seed ? opt.seed : w->seed;
+  g_process.stats_db = stats_db.get();
   Run run;
   run.stats_db = stats_db.get();
   w->fn(Ctx{opt, text, seed}, run);

@@ -13,6 +13,7 @@ namespace {
 
 struct Counters {
   std::array<std::atomic<uint64_t>, kFileKindCount> syncs{};
+  std::array<std::atomic<uint64_t>, kFileKindCount> reads{};
   std::array<std::atomic<uint64_t>, kFileKindCount> writes{};
   std::array<std::atomic<uint64_t>, kFileKindCount> bytes_written{};
   std::atomic<uint64_t> dir_syncs{0};
@@ -40,6 +41,10 @@ int KindOf(int flags) {
   return static_cast<int>(FileKind::kOther);
 }
 
+int XRead(sqlite3_file* pFile, void* pBuf, int iAmt, sqlite3_int64 iOfst) {
+  Add(g_counters.reads[Kind(pFile)], 1);
+  return Real(pFile)->pMethods->xRead(Real(pFile), pBuf, iAmt, iOfst);
+}
 int XWrite(sqlite3_file* pFile, const void* pBuf, int iAmt, sqlite3_int64 iOfst) {
   Add(g_counters.writes[Kind(pFile)], 1);
   Add(g_counters.bytes_written[Kind(pFile)], static_cast<uint64_t>(iAmt));
@@ -54,6 +59,7 @@ int XSync(sqlite3_file* pFile, int flags) {
 // offer a method the lower file lacks.
 constexpr sqlite3_io_methods MakeMethods() {
   sqlite3_io_methods m = shim::ForwardingIoMethods<CountFile>();
+  m.xRead = XRead;    // xRead
   m.xWrite = XWrite;  // xWrite
   m.xSync = XSync;    // xSync
   return m;
@@ -94,6 +100,7 @@ IoCounts IoCounts::operator-(const IoCounts& earlier) const {
   IoCounts d;
   for (int k = 0; k < kFileKindCount; ++k) {
     d.syncs[k] = syncs[k] - earlier.syncs[k];
+    d.reads[k] = reads[k] - earlier.reads[k];
     d.writes[k] = writes[k] - earlier.writes[k];
     d.bytes_written[k] = bytes_written[k] - earlier.bytes_written[k];
   }
@@ -115,6 +122,7 @@ IoCounts ReadIoCounts() {
   IoCounts c;
   for (int k = 0; k < kFileKindCount; ++k) {
     c.syncs[k] = g_counters.syncs[k].load(std::memory_order_relaxed);
+    c.reads[k] = g_counters.reads[k].load(std::memory_order_relaxed);
     c.writes[k] = g_counters.writes[k].load(std::memory_order_relaxed);
     c.bytes_written[k] = g_counters.bytes_written[k].load(std::memory_order_relaxed);
   }

@@ -1,7 +1,7 @@
 // bench/count_vfs.h: a counting shim VFS, so stock and blaze runs report I/O alike.
 //
-// What it is: "bench_count", a pass-through VFS over "unix" that counts the writes,
-// bytes written and syncs of every file it opens (main database, journals, -wal,
+// What it is: "bench_count", a pass-through VFS over "unix" that counts the reads,
+// writes, bytes written and syncs of every file it opens (main database, journals, -wal,
 // Blaze's own files), by file kind, plus the directory syncs that xDelete asks for.
 //
 // How it is used: the bench registers it as the default VFS before it loads blaze.so,
@@ -26,6 +26,7 @@ inline constexpr int kFileKindCount = static_cast<int>(FileKind::kCount);
 
 struct IoCounts {
   std::array<uint64_t, kFileKindCount> syncs{};
+  std::array<uint64_t, kFileKindCount> reads{};
   std::array<uint64_t, kFileKindCount> writes{};
   std::array<uint64_t, kFileKindCount> bytes_written{};
   uint64_t dir_syncs = 0;  // xDelete(..., syncDir=1)

@@ -24,11 +24,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 TIE = 0.05
 SHORT_TEST = 0.010  # seconds: speedtest1 tests shorter than this are not judged
 STOCK_COLOR, BLAZE_COLOR = "#7f7f7f", "#d62728"
-ORDER = ["bulk_load", "txn_delete_full", "txn_delete_normal", "txn_wal_full",
-         "txn_wal_normal", "point_uniform", "point_zipf", "range_scan", "update_churn",
-         "mixed_threads", "cold_scan"]
-WRITE_WORKLOADS = ["bulk_load", "txn_delete_full", "txn_delete_normal", "txn_wal_full",
-                   "txn_wal_normal", "update_churn", "mixed_threads"]
+ORDER = ["bulk_load", "bulk_1txn", "txn_delete_full", "txn_delete_normal", "txn_wal_full",
+         "txn_wal_normal", "point_uniform", "point_zipf", "read_uncached", "range_scan",
+         "update_churn", "mixed_threads", "cold_scan", "text_size"]
+WRITE_WORKLOADS = ["bulk_load", "bulk_1txn", "txn_delete_full", "txn_delete_normal",
+                   "txn_wal_full", "txn_wal_normal", "update_churn", "mixed_threads",
+                   "text_size"]
+# Workloads whose table is not the mode's "rows" (runner.py MODES rows_for); the
+# small-transaction workloads start from 1,000 rows.
+SMALL_TXN = ("txn_delete_full", "txn_delete_normal", "txn_wal_full", "txn_wal_normal")
 
 
 # ---- loading -------------------------------------------------------------------------
@@ -36,15 +40,17 @@ WRITE_WORKLOADS = ["bulk_load", "txn_delete_full", "txn_delete_normal", "txn_wal
 def load(results_dir):
     with open(os.path.join(results_dir, "meta.json")) as f:
         meta = json.load(f)
-    runs, speedtest = defaultdict(list), defaultdict(list)
+    runs, speedtest, codecs = defaultdict(list), defaultdict(list), defaultdict(list)
     with open(os.path.join(results_dir, "results.jsonl")) as f:
         for line in f:
             rec = json.loads(line)
             if rec.get("kind") == "speedtest1":
                 speedtest[(rec["journal"], rec["vfs"])].append(rec)
+            elif rec.get("kind") == "codec":
+                codecs[(rec["what"], rec["codec"])].append(rec)
             else:
                 runs[(rec["workload"], rec["vfs"])].append(rec)
-    return meta, runs, speedtest
+    return meta, runs, speedtest, codecs
 
 
 def median(values):
@@ -206,10 +212,18 @@ def main():
     ap.add_argument("--command", default="bench/run")
     args = ap.parse_args()
 
-    meta, runs, speedtest = load(args.results)
+    meta, runs, speedtest, codecs = load(args.results)
     os.makedirs(args.plots, exist_ok=True)
     rel = os.path.relpath(args.plots, os.path.dirname(os.path.abspath(args.report)))
     present = [w for w in ORDER if (w, "stock") in runs and (w, "blaze") in runs]
+    # Every (workload, blaze side) compared with stock: blaze first, then the variants
+    # (runner.py VARIANTS) in the order they ran.
+    entries = []
+    for w in present:
+        entries.append((w, "blaze"))
+        for v in meta.get("variants", {}).get(w, []):
+            if (w, v["label"]) in runs:
+                entries.append((w, v["label"]))
     any_rec = next(iter(runs.values()))[0]
     blaze_rec = next((r for (w, v), rs in runs.items() if v == "blaze" for r in rs
                       if r.get("blaze_stats")), {})
@@ -218,29 +232,41 @@ def main():
     def f(w, v, name):
         return field(runs, w, v, name)
 
-    def pairs(w, name):
-        """blaze/stock of each repetition (the two ran back to back)."""
-        by_rep = {v: {r["rep"]: r.get(name) for r in runs.get((w, v), [])}
-                  for v in ("stock", "blaze")}
+    def pairs(w, name, side="blaze", stock_name=None):
+        """side/stock of each repetition (they ran back to back)."""
+        by_rep = {v: {r["rep"]: r.get(n) for r in runs.get((w, v), [])}
+                  for v, n in (("stock", stock_name or name), (side, name))}
         out = []
         for rep, s in by_rep["stock"].items():
-            b = by_rep["blaze"].get(rep)
+            b = by_rep[side].get(rep)
             if isinstance(s, (int, float)) and isinstance(b, (int, float)) and s:
                 out.append(b / s)
         return out
 
-    def cmp(w, name, higher_is_better):
-        return verdict(ratio(f(w, "blaze", name), f(w, "stock", name)), higher_is_better,
-                       pairs(w, name))
+    def cmp(w, name, higher_is_better, side="blaze"):
+        why = unsupported(runs, w, side)
+        if why:
+            return "n/a (unsupported)"
+        return verdict(ratio(f(w, side, name), f(w, "stock", name)), higher_is_better,
+                       pairs(w, name, side))
 
     def unit(w):
         return runs[(w, "stock")][0]["op_unit"]
 
+    def label(w, side):
+        return w if side == "blaze" else f"{w} [{side.removeprefix('blaze_')}]"
+
+    def code_label(w, side):
+        return f"`{w}`" if side == "blaze" else f"`{w}` ({params_of(runs, w, side)})"
+
+    labels = [label(w, v) for w, v in entries]
+
     md = []
     md.append("# Benchmarks: blaze vs stock SQLite\n")
     md.append(f"Generated by `{args.command}` (see `bench/README.md`); do not edit by hand. "
-              "Every workload runs in a fresh process per VFS, stock and blaze back to back, "
-              "the order flipping each repetition; figures are medians over the "
+              "Every workload runs in a fresh process per VFS, stock and blaze (and any "
+              "extra blaze configuration, named in brackets) back to back, the order "
+              "rotating each repetition; figures are medians over the "
               "repetitions, ratios are **blaze / stock**. Because each repetition runs the pair "
               "back to back, it also gives a paired ratio: a ratio is called **better** or "
               "**worse** only when it is more than 5% from 1 *and* every repetition's pair "
@@ -251,7 +277,9 @@ def main():
     md.append("## Run\n")
     md.append(table(["", ""], [
         ["date", meta["started"]],
-        ["mode", f"{meta['mode']} ({meta['reps']} repetitions per workload and VFS)"],
+        ["mode", f"{meta['mode']} ({meta['reps']} repetitions per workload and VFS"
+                 + "".join(f"; `{w}`: {n}" for w, n in meta.get("reps_for", {}).items()
+                           if n != meta["reps"]) + ")"],
         ["command", f"`{args.command}`"],
         ["commit", m["commit"]],
         ["CPU", f"{m['cpu']}, {m['cores']} cores"],
@@ -266,22 +294,32 @@ def main():
     ]))
     md.append("")
 
+    targets_md = targets_section(meta, runs, codecs, f, pairs)
+    correctness_md = correctness_section(runs)
+    md.extend(targets_md)
+    md.extend(correctness_md)
+    # Printed too: the figures a developer runs the bench for.
+    print("\n".join(targets_md + correctness_md), flush=True)
+
     # -- at a glance
-    thr = [ratio(f(w, "blaze", "ops_per_s"), f(w, "stock", "ops_per_s")) for w in present]
-    thr_pairs = [pairs(w, "ops_per_s") for w in present]
-    plot_ratios(os.path.join(args.plots, "throughput_ratio.png"), present, thr, thr_pairs,
+    thr = [ratio(f(w, v, "ops_per_s"), f(w, "stock", "ops_per_s")) for w, v in entries]
+    thr_pairs = [pairs(w, "ops_per_s", v) for w, v in entries]
+    plot_ratios(os.path.join(args.plots, "throughput_ratio.png"), labels, thr, thr_pairs,
                 "Throughput, blaze / stock (higher is better for blaze)", "ratio", True)
     md.append("## At a glance\n")
     md.append(f"![Throughput ratio blaze/stock per workload]({rel}/throughput_ratio.png)\n")
-    graded = [(w, r, consistent(r, p)) for w, r, p in zip(present, thr, thr_pairs)]
+    graded = [(w, r, consistent(r, p)) for w, r, p in zip(labels, thr, thr_pairs)]
     better = [f"{w} ({r:.2f})" for w, r, c in graded if c and r > 1]
     worse = [f"{w} ({r:.2f})" for w, r, c in graded if c and r < 1]
     ties = [f"{w} ({r:.2f})" for w, r, c in graded if r is not None and not c]
+    absent = [w for w, r, c in graded if r is None]
     md.append("Green: blaze faster, red: slower, grey: a tie (within 5% of 1, the shaded "
               "band, or the repetitions disagree on the direction).\n")
     md.append(f"- blaze faster: {', '.join(better) or 'none'}")
     md.append(f"- blaze slower: {', '.join(worse) or 'none'}")
     md.append(f"- a tie at this noise level: {', '.join(ties) or 'none'}")
+    if absent:
+        md.append(f"- n/a (this blaze.so does not support the side): {', '.join(absent)}")
     size_r = ratio(f("bulk_load", "blaze", "file_bytes"), f("bulk_load", "stock", "file_bytes"))
     if size_r is not None:
         md.append(f"- stored size after bulk_load: blaze/stock = {size_r:.2f}")
@@ -290,41 +328,41 @@ def main():
     # -- throughput and latency
     md.append("## Throughput and latency\n")
     rows = []
-    for w, r in zip(present, thr):
-        sp = [spread(runs, w, v, "ops_per_s") for v in ("stock", "blaze")]
+    for w, v in entries:
+        sp = [spread(runs, w, x, "ops_per_s") for x in ("stock", v)]
         sp_txt = "/".join(pct(s) for s in sp) if any(s is not None for s in sp) else "n/a"
         rows.append([
-            f"`{w}`", unit(w),
-            num(f(w, "stock", "ops_per_s")), num(f(w, "blaze", "ops_per_s")),
-            cmp(w, "ops_per_s", True),
+            code_label(w, v), unit(w),
+            num(f(w, "stock", "ops_per_s")), num(f(w, v, "ops_per_s")),
+            cmp(w, "ops_per_s", True, v),
             sp_txt,
-            num(f(w, "stock", "p50_us")), num(f(w, "blaze", "p50_us")),
-            cmp(w, "p50_us", False),
-            num(f(w, "stock", "p99_us")), num(f(w, "blaze", "p99_us")),
-            cmp(w, "p99_us", False),
+            num(f(w, "stock", "p50_us")), num(f(w, v, "p50_us")),
+            cmp(w, "p50_us", False, v),
+            num(f(w, "stock", "p99_us")), num(f(w, v, "p99_us")),
+            cmp(w, "p99_us", False, v),
         ])
     md.append(table(["workload", "op", "stock op/s", "blaze op/s", "ratio",
                      "spread stock/blaze", "stock p50 µs", "blaze p50 µs", "ratio",
                      "stock p99 µs", "blaze p99 µs", "ratio"], rows))
     md.append("\nspread: (max − min) / median of throughput over the repetitions.\n")
-    plot_pairs(os.path.join(args.plots, "latency.png"), present, [
-        ("p50 latency, µs (log)", [f(w, "stock", "p50_us") for w in present],
-         [f(w, "blaze", "p50_us") for w in present], True),
-        ("p99 latency, µs (log)", [f(w, "stock", "p99_us") for w in present],
-         [f(w, "blaze", "p99_us") for w in present], True),
+    plot_pairs(os.path.join(args.plots, "latency.png"), labels, [
+        ("p50 latency, µs (log)", [f(w, "stock", "p50_us") for w, v in entries],
+         [f(w, v, "p50_us") for w, v in entries], True),
+        ("p99 latency, µs (log)", [f(w, "stock", "p99_us") for w, v in entries],
+         [f(w, v, "p99_us") for w, v in entries], True),
     ], "Latency per operation (lower is better)")
     md.append(f"![p50 and p99 latency per workload]({rel}/latency.png)\n")
 
     # -- memory
     md.append("## Memory and heap allocations\n")
     rows = []
-    for w in present:
+    for w, v in entries:
         rows.append([
-            f"`{w}`",
-            size(_kib(f(w, "stock", "peak_rss_kib"))), size(_kib(f(w, "blaze", "peak_rss_kib"))),
-            cmp(w, "peak_rss_kib", False),
-            num(f(w, "stock", "allocs_per_op")), num(f(w, "blaze", "allocs_per_op")),
-            cmp(w, "allocs_per_op", False),
+            code_label(w, v),
+            size(_kib(f(w, "stock", "peak_rss_kib"))), size(_kib(f(w, v, "peak_rss_kib"))),
+            cmp(w, "peak_rss_kib", False, v),
+            num(f(w, "stock", "allocs_per_op")), num(f(w, v, "allocs_per_op")),
+            cmp(w, "allocs_per_op", False, v),
         ])
     md.append(table(["workload", "stock peak RSS", "blaze peak RSS", "ratio",
                      "stock allocs/op", "blaze allocs/op", "ratio"], rows))
@@ -332,28 +370,28 @@ def main():
               "`ru_maxrss` would carry the launcher's peak across `exec`). Allocations are "
               "every malloc/calloc/realloc/memalign of the whole process (libsqlite3, "
               "blaze.so, libstdc++) during the measured phase, divided by its operations.\n")
-    plot_pairs(os.path.join(args.plots, "resources.png"), present, [
-        ("peak RSS, MiB", [_mib(f(w, "stock", "peak_rss_kib")) for w in present],
-         [_mib(f(w, "blaze", "peak_rss_kib")) for w in present], False),
-        ("heap allocations per operation", [f(w, "stock", "allocs_per_op") for w in present],
-         [f(w, "blaze", "allocs_per_op") for w in present], True),
+    plot_pairs(os.path.join(args.plots, "resources.png"), labels, [
+        ("peak RSS, MiB", [_mib(f(w, "stock", "peak_rss_kib")) for w, v in entries],
+         [_mib(f(w, v, "peak_rss_kib")) for w, v in entries], False),
+        ("heap allocations per operation", [f(w, "stock", "allocs_per_op") for w, v in entries],
+         [f(w, v, "allocs_per_op") for w, v in entries], True),
     ], "Memory (lower is better)")
     md.append(f"![peak RSS and allocations per operation]({rel}/resources.png)\n")
 
     # -- I/O per commit
-    writes = [w for w in WRITE_WORKLOADS if w in present]
+    writes = [(w, v) for w, v in entries if w in WRITE_WORKLOADS]
     md.append("## Syncs and bytes written per commit, cache hit ratio\n")
     rows = []
-    for w in writes:
+    for w, v in writes:
         rows.append([
-            f"`{w}`",
-            num(f(w, "stock", "os_syncs_per_commit")), num(f(w, "blaze", "os_syncs_per_commit")),
-            cmp(w, "os_syncs_per_commit", False),
+            code_label(w, v),
+            num(f(w, "stock", "os_syncs_per_commit")), num(f(w, v, "os_syncs_per_commit")),
+            cmp(w, "os_syncs_per_commit", False, v),
             size(f(w, "stock", "os_bytes_written_per_commit")),
-            size(f(w, "blaze", "os_bytes_written_per_commit")),
-            cmp(w, "os_bytes_written_per_commit", False),
-            num(f(w, "blaze", "bs_syncs_per_commit")),
-            size(f(w, "blaze", "bs_bytes_written_per_commit")),
+            size(f(w, v, "os_bytes_written_per_commit")),
+            cmp(w, "os_bytes_written_per_commit", False, v),
+            num(f(w, v, "bs_syncs_per_commit")),
+            size(f(w, v, "bs_bytes_written_per_commit")),
         ])
     md.append(table(["workload", "stock syncs/commit", "blaze syncs/commit", "ratio",
                      "stock written/commit", "blaze written/commit", "ratio",
@@ -377,21 +415,23 @@ def main():
                   "every column of `blaze_stats`, so the ratio hits/(hits+misses) appears here "
                   "as soon as they exist.")
     md.append("")
-    plot_pairs(os.path.join(args.plots, "io_per_commit.png"), writes, [
-        ("syncs per commit", [f(w, "stock", "os_syncs_per_commit") for w in writes],
-         [f(w, "blaze", "os_syncs_per_commit") for w in writes], False),
+    plot_pairs(os.path.join(args.plots, "io_per_commit.png"), [label(w, v) for w, v in writes], [
+        ("syncs per commit", [f(w, "stock", "os_syncs_per_commit") for w, v in writes],
+         [f(w, v, "os_syncs_per_commit") for w, v in writes], False),
         ("KiB written per commit (log)",
-         [_kib_of(f(w, "stock", "os_bytes_written_per_commit")) for w in writes],
-         [_kib_of(f(w, "blaze", "os_bytes_written_per_commit")) for w in writes], True),
+         [_kib_of(f(w, "stock", "os_bytes_written_per_commit")) for w, v in writes],
+         [_kib_of(f(w, v, "os_bytes_written_per_commit")) for w, v in writes], True),
     ], "I/O per commit, all files, as the OS sees it (lower is better)")
     md.append(f"![syncs and bytes written per commit]({rel}/io_per_commit.png)\n")
 
     # -- stored size and cold scan
     md.append("## Stored file size\n")
     rows = []
-    for w, label in (("bulk_load", "after `bulk_load`"), ("prepare", "the read workloads' table")):
+    for w, what in (("bulk_load", "after `bulk_load`"), ("bulk_1txn", "after `bulk_1txn`"),
+                    ("prepare", "the read workloads' table (blaze: checkpointed)"),
+                    ("text_size", "the text database after `text_size` (blaze: compacted)")):
         if (w, "stock") in runs and (w, "blaze") in runs:
-            rows.append([label, f"{num(f(w, 'stock', 'rows'))} rows",
+            rows.append([what, f"{num(f(w, 'stock', 'rows'))} rows",
                          size(f(w, "stock", "file_bytes")), size(f(w, "blaze", "file_bytes")),
                          cmp(w, "file_bytes", False),
                          size(f(w, "stock", "disk_bytes")), size(f(w, "blaze", "disk_bytes"))])
@@ -417,6 +457,9 @@ def main():
                   "file of the database (checked with `mincore`), so neither the kernel's "
                   "cache nor anything in the process is warm.\n")
 
+    md.extend(size_section(runs, codecs, f))
+    md.extend(read_section(runs, codecs, f))
+
     # -- speedtest1
     if speedtest:
         md.extend(speedtest_section(speedtest, args.plots, rel))
@@ -426,20 +469,315 @@ def main():
     rows = []
     for w in present:
         r = runs[(w, "stock")][0]
-        rows.append([f"`{w}`", r["desc"], f"{r['ops']:,} × {r['op_unit']}",
-                     f"{meta['rows']:,}" if w not in ("txn_delete_full", "txn_delete_normal",
-                                                      "txn_wal_full", "txn_wal_normal")
-                     else "1,000 + the commits",
-                     r["threads"] if w == "mixed_threads" else 1, r["seed"]])
-    md.append(table(["workload", "what", "measured ops", "table rows", "threads", "seed"], rows))
+        if w in SMALL_TXN:
+            table_rows = "1,000 + the commits"
+        elif w in ("bulk_load", "bulk_1txn", "text_size"):
+            table_rows = "0 + the loaded rows"
+        else:
+            table_rows = f"{meta['rows']:,}"
+        extra = ", ".join(f"`{v['label']}`: `{v['params']}`"
+                          for v in meta.get("variants", {}).get(w, []))
+        rows.append([f"`{w}`", r["desc"], f"{int(r['ops']):,} × {r['op_unit']}", table_rows,
+                     r["threads"] if w == "mixed_threads" else 1, r["seed"],
+                     meta.get("reps_for", {}).get(w, meta["reps"]), extra or "—"])
+    md.append(table(["workload", "what", "measured ops", "table rows", "threads", "seed",
+                     "reps", "extra blaze sides"], rows))
     md.append("\nRows are `t(id INTEGER PRIMARY KEY, k INTEGER, v TEXT)` with an index on `k`; "
-              "`v` is 60–300 bytes of words drawn from a fixed 2,048-word vocabulary (text that "
-              "compresses like text). The read workloads start from a copy of a table built "
+              "`v` is 60–300 bytes of words drawn uniformly from a fixed 2,048-word vocabulary "
+              "of random letters (its pages compress poorly, to about 0.9 with LZ4, see "
+              "\"Random read of an uncached page\"; `text_size` is the realistic text). The "
+              "read workloads start from a copy of a table built "
               f"once per VFS by the `prepare` step ({meta['rows']:,} rows, seed 1001). Page "
               "size and cache size are SQLite's defaults (4096 bytes, 2 MB); "
               "`mmap_size` is 0.\n")
     with open(args.report, "w") as out:
         out.write("\n".join(md).rstrip() + "\n")
+
+
+# ---- issue 4's targets and their detail sections --------------------------------------
+
+def unsupported(runs, w, side):
+    """Why a side has no figures (its blaze.so refused its URI parameters), or None."""
+    recs = runs.get((w, side), [])
+    if recs and all("unsupported" in r for r in recs):
+        return recs[0]["unsupported"]
+    return None
+
+
+def params_of(runs, w, side):
+    recs = runs.get((w, side), [])
+    return recs[0].get("params", side) if recs else side
+
+
+def codec_field(codecs, what, codec, name):
+    return median([r.get(name) for r in codecs.get((what, codec), [])])
+
+
+def goal_verdict(value, goal, at_most, per_rep):
+    """met / not met for a median figure, with how many repetitions meet it alone."""
+    if value is None:
+        return "n/a"
+    if goal is None:
+        return "reported (no target)"
+    ok = value <= goal if at_most else value >= goal
+    word = "**met**" if ok else "**not met**"
+    if not per_rep:
+        return word
+    n = sum((p <= goal) if at_most else (p >= goal) for p in per_rep)
+    return f"{word} ({n}/{len(per_rep)} reps)"
+
+
+def paired_median(per_rep, fallback):
+    """The median of the per-repetition ratios (each pair ran back to back), else fallback."""
+    return median(per_rep) if per_rep else fallback
+
+
+def targets_section(meta, runs, codecs, f, pairs):
+    md = ["## Issue 4's targets\n"]
+    md.append("Each target as measured in this run. The stock and blaze columns are medians "
+              "over the repetitions; **blaze/stock is the median of the per-repetition "
+              "ratios** (each repetition runs the sides back to back, so a slow patch of "
+              "this shared machine, e.g. fsyncs ten times slower for a minute, lands on both "
+              "sides of one ratio instead of on one side of the medians). The verdict says "
+              "whether that ratio meets the target and in how many repetitions the pair "
+              "alone meets it.\n")
+    rows = []
+    # 1. Stored size of the text database.
+    w = "text_size"
+    stock_b = f(w, "stock", "file_bytes")
+    docs = f(w, "stock", "rows")
+    if stock_b is not None:
+        what = f"text database, {num(docs)} documents, stock {size(stock_b)}"
+        for side, codec in (("blaze", "lz4"), ("blaze_lz4hc", "lz4hc")):
+            if (w, side) not in runs:
+                continue
+            why = unsupported(runs, w, side)
+            if why:
+                rows.append([f"1. stored size, {codec}", what, size(stock_b), "n/a", "n/a",
+                             "≤ 0.50", f"n/a: {why}"])
+                continue
+            stages = [("after_load", "after the load (page file + log)")]
+            if f(w, side, "has_blaze_checkpoint"):
+                stages.append(("after_checkpoint", "after `blaze_checkpoint()`"))
+            for stage, stage_txt in stages:
+                b = f(w, side, f"{stage}_stored_bytes")
+                per_rep = pairs(w, f"{stage}_stored_bytes", side, "file_bytes")
+                r = paired_median(per_rep, ratio(b, stock_b))
+                rows.append([f"1. stored size, {codec}", f"{what}: {stage_txt}", size(stock_b),
+                             size(b), num(r), "≤ 0.50", goal_verdict(r, 0.5, True, per_rep)])
+            if not f(w, side, "has_blaze_checkpoint"):
+                rows.append([f"1. stored size, {codec}", f"{what}: after a checkpoint", "", "n/a",
+                             "n/a", "≤ 0.50",
+                             "n/a: this blaze.so has no `blaze_checkpoint()`; judge the "
+                             "after-load figure, log included"])
+    # 2. Small transactions, synchronous=FULL.
+    for w, side, goal, what in (
+            ("txn_delete_full", "blaze", None, "rollback (DELETE) mode, commits/s"),
+            ("txn_delete_full", "blaze_absorb", 2.0,
+             "rollback mode, blaze with `blaze_journal=absorb`, commits/s"),
+            ("txn_wal_full", "blaze", 0.9, "WAL mode, commits/s")):
+        if (w, "stock") not in runs or (w, side) not in runs:
+            continue
+        goal_txt = "—" if goal is None else f"≥ {goal:.2f}"
+        why = unsupported(runs, w, side)
+        if why:
+            rows.append(["2. one-row commits, synchronous=FULL", what,
+                         num(f(w, "stock", "ops_per_s")), "n/a", "n/a", goal_txt, f"n/a: {why}"])
+            continue
+        s, b = f(w, "stock", "ops_per_s"), f(w, side, "ops_per_s")
+        per_rep = pairs(w, "ops_per_s", side)
+        r = paired_median(per_rep, ratio(b, s))
+        rows.append(["2. one-row commits, synchronous=FULL", what, num(s), num(b), num(r),
+                     goal_txt, goal_verdict(r, goal, False, per_rep)])
+    # 3. Bulk load in one transaction.
+    w = "bulk_1txn"
+    if (w, "stock") in runs and (w, "blaze") in runs:
+        n = f(w, "stock", "rows")
+        what = f"{num(n)} rows in one transaction, seconds"
+        if n is not None and n < 1_000_000:
+            what += " (quick mode: the target names 1M rows, `--full` loads them)"
+        s, b = f(w, "stock", "seconds"), f(w, "blaze", "seconds")
+        per_rep = pairs(w, "seconds")
+        r = paired_median(per_rep, ratio(b, s))
+        rows.append(["3. bulk load", what, num(s), num(b), num(r), "≤ 1.30",
+                     goal_verdict(r, 1.3, True, per_rep)])
+    # 4. Random read of an uncached page.
+    w = "read_uncached"
+    if (w, "stock") in runs and (w, "blaze") in runs:
+        s, b = f(w, "stock", "us_per_lookup"), f(w, "blaze", "us_per_lookup")
+        dpl = f(w, "blaze", "decodes_per_lookup")
+        dec = codec_field(codecs, "read_table", "lz4", "decode_us")
+        budget = None if None in (s, dpl, dec) else s + dpl * dec
+        per_rep = []
+        decode_by_rep = {r["rep"]: r["decode_us"] for r in codecs.get(("read_table", "lz4"), [])}
+        stock_by_rep = {r["rep"]: r.get("us_per_lookup") for r in runs[(w, "stock")]}
+        for rec in runs[(w, "blaze")]:
+            sr, d = stock_by_rep.get(rec["rep"]), decode_by_rep.get(rec["rep"], dec)
+            if None not in (sr, d, rec.get("us_per_lookup"), rec.get("decodes_per_lookup")):
+                # blaze's time over its budget: <= 1 meets the target.
+                per_rep.append(rec["us_per_lookup"] / (sr + rec["decodes_per_lookup"] * d))
+        over = paired_median(per_rep, ratio(b, budget))
+        verdict_txt = goal_verdict(over, 1.0, True, per_rep)
+        if over is not None:
+            verdict_txt += f"; blaze / budget = {num(over)}"
+        rows.append(["4. random read, uncached page",
+                     "µs per point lookup, OS cache warm, SQLite cache 10 pages", num(s), num(b),
+                     num(paired_median(pairs(w, "us_per_lookup"), ratio(b, s))),
+                     f"≤ stock + {num(dpl)} LZ4 decodes × {num(dec)} µs = {num(budget)} µs",
+                     verdict_txt])
+    if not rows:
+        return []
+    md.append(table(["target", "measure", "stock", "blaze", "blaze/stock (median of pairs)",
+                     "goal", "verdict"], rows))
+    md.append("\nSizes: stock is the database file after the load (no journal remains); "
+              "blaze is `stored_bytes` of `blaze_stats` (page file + store log) at that "
+              "point. Target 4's budget: stock's time plus, for each page blaze decompressed "
+              "per lookup (`decompressions` of `blaze_stats`), one LZ4 decode of a page of "
+              "this very table as `codec_bench --db` times it; the verdict uses blaze's time "
+              "over that budget in each repetition (≤ 1 meets it). Details in the two "
+              "sections below.\n")
+    return md
+
+
+def size_section(runs, codecs, f):
+    w = "text_size"
+    if (w, "stock") not in runs or (w, "blaze") not in runs:
+        return []
+    sides = [v for v in ("blaze", "blaze_lz4hc") if (w, v) in runs and not unsupported(runs, w, v)]
+    stock_b = f(w, "stock", "file_bytes")
+    md = ["## Stored size of a text database\n"]
+    md.append(f"`text_size` loads {num(f(w, 'stock', 'rows'))} documents (prose drawn with Zipf "
+              "word frequencies from a 30,000-word vocabulary, titles, author names, ISO "
+              "timestamps, a JSON metadata record with numbers; 1,000 per transaction, "
+              "`journal_mode=DELETE`, SQLite's defaults) into "
+              "`docs(id, created, author, title, body, meta)` with an index on "
+              "`(author, created)`.")
+    if stock_b is not None and stock_b < 100e6:
+        md.append(f"This is quick mode's small version ({size(stock_b)}); `bench/run --full` "
+                  "loads a database of more than 100 MB.")
+    md.append("")
+    header = ["", "stock"]
+    for v in sides:
+        header += [f"{v} ({params_of(runs, w, v) if v != 'blaze' else 'lz4'})", "/ stock"]
+
+    def row(name, stock_v, key, fmt=size):
+        """stock_v None: a figure stock does not have (no ratio either)."""
+        out = [name, fmt(stock_v) if stock_v is not None else ""]
+        for v in sides:
+            b = f(w, v, key) if key else None
+            out += [fmt(b), num(ratio(b, stock_v)) if None not in (b, stock_v) else ""]
+        return out
+
+    rows = [
+        ["text in the rows (bytes of every value)", size(f(w, "stock", "text_bytes"))]
+        + ["", ""] * len(sides),
+        row("logical database (page_count × page_size)", f(w, "stock", "logical_bytes"),
+            "logical_bytes"),
+        row("after the load's last commit (blaze: page file + log)", stock_b,
+            "after_load_stored_bytes"),
+        row("… of which the store log", None, "after_load_log_bytes"),
+        row("after `SELECT blaze_checkpoint()`", stock_b, "after_checkpoint_stored_bytes"),
+        row("after `SELECT blaze_compact()`", stock_b, "after_compact_stored_bytes"),
+        row("files in the folder after close", stock_b, "file_bytes"),
+        row("… allocated on disk", f(w, "stock", "disk_bytes"), "disk_bytes"),
+    ]
+    bound = ["each page compressed alone (`codec_bench --db` on stock's file)",
+             size(codec_field(codecs, w, "lz4", "raw_bytes"))]
+    for v in sides:
+        codec = "lz4hc" if v == "blaze_lz4hc" else "lz4"
+        e = codec_field(codecs, w, codec, "encoded_bytes")
+        bound += [size(e), num(codec_field(codecs, w, codec, "ratio"))]
+    rows.append(bound)
+    md.append(table(header, rows))
+    md.append("\nStock's file is the same at every stage (no checkpoint applies to it). The "
+              "last row is the bound a store of independently compressed pages can approach: "
+              "the stock file's pages, each compressed alone by the codec, summed; what blaze "
+              "stores beyond it is slot headers, 64-byte rounding, the page map and free "
+              "extents.")
+    if not f(w, "blaze", "has_blaze_checkpoint"):
+        md.append(" This blaze.so has no `blaze_checkpoint()`: the figures after load include "
+                  "the store log.")
+    md.append("")
+    return md
+
+
+def read_section(runs, codecs, f):
+    w = "read_uncached"
+    if (w, "stock") not in runs or (w, "blaze") not in runs:
+        return []
+    s, b = f(w, "stock", "us_per_lookup"), f(w, "blaze", "us_per_lookup")
+    reads = f(w, "blaze", "page_reads_per_lookup")
+    dec = codec_field(codecs, "read_table", "lz4", "decode_us")
+    md = ["## Random read of an uncached page\n"]
+    md.append("`read_uncached`: uniform point lookups by primary key on a copy of the read "
+              "workloads' table, in one read transaction, after reading every file of the "
+              "database once (the OS page cache holds it) and with `PRAGMA cache_size=10` "
+              "(SQLite's cache holds almost nothing, so most lookups read their leaf and some "
+              "interior pages through the VFS).\n")
+    diff = None if None in (s, b) else b - s
+    rows = [
+        ["µs per lookup", num(s), num(b)],
+        ["p50 / p99 µs", f"{num(f(w, 'stock', 'p50_us'))} / {num(f(w, 'stock', 'p99_us'))}",
+         f"{num(f(w, 'blaze', 'p50_us'))} / {num(f(w, 'blaze', 'p99_us'))}"],
+        ["pages SQLite read per lookup", num(f(w, "stock", "page_reads_per_lookup")),
+         num(reads)],
+        ["reads that reached the OS per lookup", num(f(w, "stock", "os_reads_per_lookup")),
+         num(f(w, "blaze", "os_reads_per_lookup"))],
+        ["pages decompressed per lookup", "", num(f(w, "blaze", "decodes_per_lookup"))],
+        ["blaze − stock per lookup, µs", "", num(diff)],
+        ["blaze − stock per page read, µs", "",
+         num(diff / reads) if diff is not None and reads else "n/a"],
+        ["LZ4 decode of one page of this table, µs (`codec_bench --db`)", "", num(dec)],
+        ["LZ4 encode of one page of this table, µs", "",
+         num(codec_field(codecs, "read_table", "lz4", "encode_us"))],
+        ["this table's pages compressed alone, encoded / raw", "",
+         num(codec_field(codecs, "read_table", "lz4", "ratio"))],
+    ]
+    md.append(table(["", "stock", "blaze"], rows))
+    md.append("\nThe decode time is `codec_bench --db` on the stock copy of the same table: "
+              "every page compressed once with lz4 (blaze's default), then decompressed in "
+              "file order until 200,000 pages were; the median over the repetitions. The "
+              "target holds when blaze's extra time per page read is at most that decode.\n")
+    return md
+
+
+def correctness_section(runs):
+    """Every blaze side's checks (bench/blaze_bench.cc Run::checks) against stock's."""
+    problems, compared, checked = [], 0, 0
+    for (w, side), recs in sorted(runs.items()):
+        stock = {r["rep"]: r.get("checks") or {} for r in runs.get((w, "stock"), [])}
+        for r in recs:
+            for k, v in (r.get("checks") or {}).items():
+                if k.startswith("quick_check"):
+                    checked += 1
+                    if v != "ok":
+                        problems.append(f"`{w}` {side} rep {r['rep'] + 1}: {k} says `{v}`")
+                    continue
+                if side == "stock":
+                    continue
+                ref = stock.get(r["rep"], {}).get(k.removesuffix("_after_maintenance"))
+                if ref is None:
+                    continue
+                compared += 1
+                if v != ref:
+                    problems.append(f"`{w}` {side} rep {r['rep'] + 1}: {k} = `{v}`, "
+                                    f"stock `{ref}`")
+    if not compared and not checked:
+        return []
+    md = ["## Correctness\n"]
+    md.append(f"Each run also records results that must not depend on the VFS (the same seed "
+              f"gives the same operations): a fingerprint of the table's content after the "
+              f"write workloads (row count, sums over columns, id-weighted sums), the rows and "
+              f"bytes the read workloads got back, and `PRAGMA quick_check`. {compared} "
+              f"blaze results were compared with stock's of the same repetition, "
+              f"{checked} quick_checks run.\n")
+    if problems:
+        md.append("**Mismatches (a bug of blaze, or of the bench):**\n")
+        md.extend(f"- {p}" for p in problems)
+    else:
+        md.append("All identical; every quick_check said `ok`.")
+    md.append("")
+    return md
 
 
 def speedtest_section(speedtest, plots, rel):

@@ -7,8 +7,14 @@ per run) on a fresh copy of its data. Within each repetition the two VFSes run b
 back on the same workload, and the order flips every repetition (stock first, then blaze
 first, ...), so a slow patch of the shared machine does not land on one side only.
 
+Besides stock and blaze (default URI parameters), some workloads run extra blaze
+configurations ("variants", e.g. blaze_journal=absorb), each a side of its own in the same
+rotation. codec_bench measures the per-page LZ4 cost and ratio of the tables the
+workloads use (the read table each repetition, the text database once).
+
 Writes into OUT/: meta.json (mode, sizes, load averages, commands) and results.jsonl (one
-line per run: a blaze_bench JSON line plus "rep", or a parsed speedtest1 run).
+line per run: a blaze_bench JSON line plus "rep", a parsed speedtest1 run, or a
+codec_bench line with "kind": "codec").
 """
 import argparse
 import json
@@ -19,9 +25,13 @@ import subprocess
 import sys
 import time
 
-# Sizes per mode. rows: the table of the read workloads and of bulk_load; ops: operations
-# in each workload's measured phase (cold_scan: one scan per process, so the kernel's and
-# blaze's caches are both cold).
+# Sizes per mode. rows: the table of the read workloads and of bulk_load; rows_for: the
+# workloads that load a table of another size (text_size: documents, about 1.9 KB of
+# stored database each, so quick's 11k are ~20 MB and full's 56k ~105 MB; bulk_1txn:
+# rows in its one transaction); reps_for: fewer repetitions for a long workload; ops:
+# operations in each workload's measured phase (cold_scan: one scan per process, so the
+# kernel's and blaze's caches are both cold; text_size and bulk_1txn: unused, their
+# operations are the rows).
 MODES = {
     "quick": {
         "reps": 3,
@@ -29,18 +39,24 @@ MODES = {
         "threads": 4,
         "speedtest1_size": 25,
         "speedtest1_reps": 1,
+        "rows_for": {"text_size": 11_000, "bulk_1txn": 1_000_000},
+        # bulk_1txn loads issue 4's 1M rows (about 30 s for the pair): once in quick mode.
+        "reps_for": {"bulk_1txn": 1},
         "ops": {
             "bulk_load": 50_000,
-            "txn_delete_full": 100,
+            "bulk_1txn": 1,
+            "txn_delete_full": 300,
             "txn_delete_normal": 100,
-            "txn_wal_full": 100,
+            "txn_wal_full": 1_000,
             "txn_wal_normal": 2_000,
             "point_uniform": 100_000,
             "point_zipf": 100_000,
+            "read_uncached": 200_000,
             "range_scan": 20_000,
             "update_churn": 10_000,
             "mixed_threads": 40_000,
             "cold_scan": 1,
+            "text_size": 1,
         },
     },
     "full": {
@@ -49,26 +65,37 @@ MODES = {
         "threads": 4,
         "speedtest1_size": 100,
         "speedtest1_reps": 3,
+        "rows_for": {"text_size": 56_000, "bulk_1txn": 1_000_000},
+        "reps_for": {},
         "ops": {
             "bulk_load": 400_000,
-            "txn_delete_full": 500,
+            "bulk_1txn": 1,
+            "txn_delete_full": 1_000,
             "txn_delete_normal": 500,
-            "txn_wal_full": 1_000,
+            "txn_wal_full": 3_000,
             "txn_wal_normal": 20_000,
             "point_uniform": 500_000,
             "point_zipf": 500_000,
+            "read_uncached": 500_000,
             "range_scan": 100_000,
             "update_churn": 50_000,
             "mixed_threads": 200_000,
             "cold_scan": 1,
+            "text_size": 1,
         },
     },
 }
 
 # Workloads that start from a copy of the prepared table; the others start empty.
-NEEDS_TABLE = {"point_uniform", "point_zipf", "range_scan", "update_churn",
+NEEDS_TABLE = {"point_uniform", "point_zipf", "read_uncached", "range_scan", "update_churn",
                "mixed_threads", "cold_scan"}
 VFSES = ("stock", "blaze")
+# Extra blaze sides per workload: (label, URI query of blaze_* parameters). A blaze.so
+# that does not know a parameter yet makes that side report "unsupported" (n/a).
+VARIANTS = {
+    "txn_delete_full": [("blaze_absorb", "blaze_journal=absorb")],
+    "text_size": [("blaze_lz4hc", "blaze_codec=lz4hc")],
+}
 SPEEDTEST_LINE = re.compile(r"^\s*(\d+) - (.*?)\.*\s+(\d+\.\d+)s\s*$")
 SPEEDTEST_TOTAL = re.compile(r"^\s*TOTAL\.*\s+(\d+\.\d+)s\s*$")
 
@@ -90,15 +117,36 @@ def fresh_dir(path, template=None):
         os.makedirs(path)
 
 
-def run_bench(args, workload, vfs, dir_, rows, ops, threads):
+def sides(workload):
+    """(label, vfs, URI query) of every side that runs workload."""
+    return [(v, v, "") for v in VFSES] + [(label, "blaze", params) for label, params
+                                          in VARIANTS.get(workload, [])]
+
+
+def run_bench(args, workload, vfs, dir_, rows, ops, threads, label=None, params=""):
     cmd = [args.bench, "--workload", workload, "--vfs", vfs, "--dir", dir_,
            "--rows", str(rows), "--ops", str(ops), "--threads", str(threads)]
     if vfs == "blaze":
         cmd += ["--module", args.module]
+    if params:
+        cmd += ["--params", params]
+    if label:
+        cmd += ["--label", label]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"bench: {' '.join(cmd)} failed:\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    rec = json.loads(proc.stdout.strip().splitlines()[-1])
+    rec["command"] = " ".join(cmd)
+    return rec
+
+
+def run_codec(args, db, codec):
+    """codec_bench --db: per-page encode/decode time and ratio of db's pages."""
+    cmd = [args.codec_bench, "--db", db, "--codec", codec]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed:\n{proc.stderr}")
+    return {"kind": "codec", **json.loads(proc.stdout.strip().splitlines()[-1])}
 
 
 def run_speedtest1(args, vfs, journal, size, dir_):
@@ -131,6 +179,7 @@ def main():
     ap.add_argument("--reps", type=int, help="repetitions (default: the mode's)")
     ap.add_argument("--bench", required=True, help="path of blaze_bench")
     ap.add_argument("--module", required=True, help="path of blaze.so")
+    ap.add_argument("--codec-bench", required=True, help="path of codec_bench")
     ap.add_argument("--speedtest1", help="path of the speedtest1 binary (omit to skip)")
     ap.add_argument("--only", nargs="*", help="run only these workloads")
     ap.add_argument("--out", required=True, help="results folder (emptied first)")
@@ -145,7 +194,10 @@ def main():
     data = os.path.join(args.out, "data")
     started = time.time()
     meta = {"mode": args.mode, "reps": reps, "rows": mode["rows"], "threads": mode["threads"],
-            "ops": mode["ops"], "speedtest1_size": mode["speedtest1_size"],
+            "ops": mode["ops"], "rows_for": mode["rows_for"],
+            "reps_for": {w: min(r, reps) for w, r in mode["reps_for"].items()},
+            "variants": {w: [{"label": l, "params": p} for l, p in v]
+                         for w, v in VARIANTS.items()}, "speedtest1_size": mode["speedtest1_size"],
             "speedtest1_reps": mode["speedtest1_reps"], "loadavg_start": loadavg(),
             "started": time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(started))}
     results = open(os.path.join(args.out, "results.jsonl"), "w")
@@ -165,16 +217,35 @@ def main():
 
     run_dir = os.path.join(data, "run")
     for rep in range(reps):
-        order = VFSES if rep % 2 == 0 else VFSES[::-1]
         for w in workloads:
-            for vfs in order:
+            if rep >= mode["reps_for"].get(w, reps):
+                continue
+            # The order rotates every repetition (with two sides: flips).
+            all_sides = sides(w)
+            k = rep % len(all_sides)
+            for label, vfs, params in all_sides[k:] + all_sides[:k]:
                 fresh_dir(run_dir, templates.get(vfs) if w in NEEDS_TABLE else None)
-                rec = run_bench(args, w, vfs, run_dir, mode["rows"], mode["ops"][w],
-                                mode["threads"])
+                rows = mode["rows_for"].get(w, mode["rows"])
+                rec = run_bench(args, w, vfs, run_dir, rows, mode["ops"][w],
+                                mode["threads"], label, params)
                 rec["rep"] = rep
                 emit(rec)
-                log(f"rep {rep + 1}/{reps} {w:18} {vfs:5} {rec['ops_per_s']:12.1f} "
-                    f"{rec['op_unit']}/s")
+                if "unsupported" in rec:
+                    log(f"rep {rep + 1}/{reps} {w:18} {label:12} n/a: {rec['unsupported']}")
+                else:
+                    log(f"rep {rep + 1}/{reps} {w:18} {label:12} {rec['ops_per_s']:12.1f} "
+                        f"{rec['op_unit']}/s")
+                if w == "text_size" and vfs == "stock" and rep == 0:
+                    # How well the text database's own pages compress one by one: the
+                    # bound a page store can approach.
+                    for codec in ("lz4", "lz4hc"):
+                        emit({**run_codec(args, os.path.join(run_dir, "bench.db"), codec),
+                              "what": "text_size", "rep": rep})
+            if w == "read_uncached":
+                # The per-page decode cost of the table read_uncached reads (stock's copy:
+                # the same rows, as plain pages), once per repetition.
+                emit({**run_codec(args, os.path.join(templates["stock"], "bench.db"), "lz4"),
+                      "what": "read_table", "rep": rep})
     shutil.rmtree(data, ignore_errors=True)
 
     if args.speedtest1 and not args.only:
