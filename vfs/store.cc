@@ -121,6 +121,7 @@ uint64_t Store::NewSalt() {
 
 Status Store::Broken(Status s) {
   broken_ = true;
+  broken_by_ = s;
   return s;
 }
 
@@ -606,8 +607,12 @@ Status Store::Commit(File& db, bool sync, bool may_checkpoint) {
 
 Status Store::CommitLocked(File& db, bool sync, bool may_checkpoint) {
   if (broken_) {
-    return Status(Code::kIoError, "the store failed earlier in this transaction; it reloads "
-                                  "at the next lock");
+    // The failure may have been reported where SQLite ignores the result (the
+    // SQLITE_FCNTL_CKPT_DONE hint): report it again with its own code.
+    return Status(broken_by_.code(),
+                  "the store failed earlier in this transaction (" + broken_by_.message() +
+                      "); it reloads at the next lock",
+                  broken_by_.detail());
   }
   if (txn_open_) {
     Result<uint64_t> at = writer_->AppendCommit(pages_, sync);

@@ -154,6 +154,7 @@ class Store {
   // The view. loaded_ false or broken_ true: the next Refresh/Read reloads from disk.
   bool loaded_ = false;
   bool broken_ = false;
+  Status broken_by_;        // the failure that set broken_
   uint32_t page_size_ = 0;  // 0: an empty store (no page file header yet)
   PageFileHeader header_;   // the durable header in use
   int header_copy_ = 0;     // which copy holds it
