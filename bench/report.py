@@ -281,7 +281,8 @@ def main():
                  + "".join(f"; `{w}`: {n}" for w, n in meta.get("reps_for", {}).items()
                            if n != meta["reps"]) + ")"],
         ["command", f"`{args.command}`"],
-        ["commit", m["commit"]],
+        # The commit measured (runner.py records it); older results: the one reporting.
+        ["commit", meta.get("commit", m["commit"])],
         ["CPU", f"{m['cpu']}, {m['cores']} cores"],
         ["RAM", m["mem"]],
         ["kernel", m["kernel"]],
@@ -547,7 +548,7 @@ def targets_section(meta, runs, codecs, f, pairs):
     stock_b = f(w, "stock", "file_bytes")
     docs = f(w, "stock", "rows")
     if stock_b is not None:
-        what = f"text database, {num(docs)} documents, stock {size(stock_b)}"
+        what = f"text database, {num(docs)} documents, stock {stock_b / 1e6:.1f} MB"
         for side, codec in (("blaze", "lz4"), ("blaze_lz4hc", "lz4hc")):
             if (w, side) not in runs:
                 continue
@@ -652,9 +653,11 @@ def size_section(runs, codecs, f):
               "`journal_mode=DELETE`, SQLite's defaults) into "
               "`docs(id, created, author, title, body, meta)` with an index on "
               "`(author, created)`.")
+    if stock_b is not None:
+        md.append(f"Stock's file: {stock_b / 1e6:.1f} MB ({size(stock_b)}).")
     if stock_b is not None and stock_b < 100e6:
-        md.append(f"This is quick mode's small version ({size(stock_b)}); `bench/run --full` "
-                  "loads a database of more than 100 MB.")
+        md.append("This is quick mode's small version; `bench/run --full` loads a database "
+                  "of more than 100 MB.")
     md.append("")
     header = ["", "stock"]
     for v in sides:

@@ -104,6 +104,20 @@ def log(msg):
     print(f"bench: {msg}", file=sys.stderr, flush=True)
 
 
+def git_commit():
+    """HEAD's short hash, marked when tracked files differ from it. The report's own
+    outputs (docs/benchmarks.md, docs/bench/) do not count: an earlier run rewrote them."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                ".", ":!docs/benchmarks.md", ":!docs/bench"],
+                               capture_output=True, text=True).stdout.strip()
+        return commit + (" (with uncommitted changes)" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 def loadavg():
     with open("/proc/loadavg") as f:
         return [float(x) for x in f.read().split()[:3]]
@@ -199,6 +213,7 @@ def main():
             "variants": {w: [{"label": l, "params": p} for l, p in v]
                          for w, v in VARIANTS.items()}, "speedtest1_size": mode["speedtest1_size"],
             "speedtest1_reps": mode["speedtest1_reps"], "loadavg_start": loadavg(),
+            "commit": git_commit(),
             "started": time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(started))}
     results = open(os.path.join(args.out, "results.jsonl"), "w")
 
