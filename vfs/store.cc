@@ -655,7 +655,9 @@ Status Store::Compact(File& db) {
   // few passes may be needed. Stop when a pass gains nothing.
   for (int pass = 0; pass < 8; ++pass) {
     const uint64_t before = alloc_.end();
-    if (alloc_.free_bytes_below_end() == 0) break;
+    // A pass rewrites the map chunks it moves: with little free space it would grow the
+    // file before it shrinks it.
+    if (alloc_.free_bytes_below_end() < std::max<uint64_t>(alloc_.end() / 16, 65536)) break;
     if (Status s = CheckpointLocked(db, true); !s.ok()) return s;
     if (alloc_.end() >= before) break;
   }
