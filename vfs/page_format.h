@@ -67,7 +67,9 @@ enum class BlockType : uint8_t {
 // Map entries (in chunks) and directory entries share one 16-byte layout.
 inline constexpr size_t kEntryOffsetOffset = 0;  // u64, extent offset (0: absent)
 inline constexpr size_t kEntryLengthOffset = 8;  // u32, extent length
-inline constexpr size_t kEntryReservedOffset = 12;  // u32, zero
+// u32: the low 32 bits of the generation of the block the entry names (0 when absent):
+// the generation link a reader checks against that block. The name is historical.
+inline constexpr size_t kEntryReservedOffset = 12;
 inline constexpr size_t kEntrySize = 16;
 inline constexpr uint32_t kPagesPerChunk = 256;  // chunk k maps pages 256k+1 .. 256k+256
 
@@ -121,6 +123,7 @@ void SealBlock(const BlockFields& fields, std::span<std::byte> extent);
                                                             BlockType type, uint32_t key,
                                                             BlockFields* out);
 
+// Writes offset and length, and 0 in the generation link (the caller stores it after).
 void EncodeEntry(Extent e, std::byte* dst);
 Extent DecodeEntry(const std::byte* src);
 

@@ -156,9 +156,22 @@ Status Store::LoadPageFile(File& db, PageFileHeader* header, int* copy, bool* da
         break;
     }
   }
+  // A copy with a valid checksum that this build does not accept was written by another
+  // version: refused, never skipped for the other (older) copy.
+  if (unsupported) {
+    return Status(Code::kCorrupt, config_.name + ": page file header of an unsupported version");
+  }
   if (!best) {
-    if (unsupported) {
-      return Status(Code::kCorrupt, config_.name + ": page file header of an unsupported version");
+    // A power cut while CreateStore wrote the first header copy leaves at most its bytes,
+    // torn, and an empty log (the log is reset only once that header is durable): no store
+    // yet, as SQLite takes a file shorter than one page for an empty database. copy -1.
+    Result<uint64_t> db_size = db.Size();
+    if (!db_size.ok()) return db_size.status();
+    Result<uint64_t> log_size = log_ != nullptr ? log_->Size() : Result<uint64_t>(uint64_t{0});
+    if (!log_size.ok()) return log_size.status();
+    if (db_size.value() <= kPfHeaderSize && log_size.value() == 0) {
+      *copy = -1;
+      return Status::Ok();
     }
     // Both copies bad: a store whose headers are damaged, or no store at all.
     if (Status probe = Probe(db); !probe.ok()) {
@@ -179,7 +192,9 @@ Status Store::LoadMap(File& db, const PageFileHeader& h) {
   std::vector<uint32_t> map_gen(h.page_count, 0);
   std::vector<Extent> used;
   std::vector<std::byte> buf;
-  auto read_block = [&](const Extent& e, BlockType type, uint32_t key,
+  // `gen32`: the low 32 bits of the generation that must have written the block (the
+  // entry naming it says so): another generation's block there is a reused extent.
+  auto read_block = [&](const Extent& e, BlockType type, uint32_t key, uint32_t gen32,
                         const char* what) -> Result<std::span<const std::byte>> {
     buf.resize(e.length);
     Result<size_t> got = db.Read(e.offset, buf);
@@ -187,17 +202,23 @@ Status Store::LoadMap(File& db, const PageFileHeader& h) {
     if (got.value() < e.length) {
       return Status(Code::kCorrupt, std::string(what) + At(e.offset) + " is past the end of the file");
     }
-    Result<std::span<const std::byte>> payload = CheckBlock(buf, type, key, nullptr);
+    BlockFields f;
+    Result<std::span<const std::byte>> payload = CheckBlock(buf, type, key, &f);
     if (!payload.ok()) {
       return Status(payload.status().code(),
                     std::string(what) + At(e.offset) + ": " + payload.status().message());
+    }
+    if (static_cast<uint32_t>(f.generation) != gen32) {
+      return Status(Code::kCorrupt, std::string(what) + At(e.offset) + " was written by generation " +
+                                        std::to_string(f.generation) + ", not the one that names it");
     }
     return payload;
   };
   if (h.directory.present()) {
     used.push_back(h.directory);
     Result<std::span<const std::byte>> dir =
-        read_block(h.directory, BlockType::kDirectory, nchunks, "map directory");
+        read_block(h.directory, BlockType::kDirectory, nchunks, static_cast<uint32_t>(h.generation),
+                   "map directory");
     if (!dir.ok()) return dir.status();
     if (dir.value().size() != uint64_t{nchunks} * kEntrySize) {
       return Status(Code::kCorrupt, "map directory has the wrong size");
@@ -224,7 +245,7 @@ Status Store::LoadMap(File& db, const PageFileHeader& h) {
         std::copy_n(map_.begin() + first, n, map.begin() + first);
         std::copy_n(map_gen_.begin() + first, n, map_gen.begin() + first);
       } else {
-        Result<std::span<const std::byte>> chunk = read_block(e, BlockType::kMapChunk, k, "map chunk");
+        Result<std::span<const std::byte>> chunk = read_block(e, BlockType::kMapChunk, k, gen, "map chunk");
         if (!chunk.ok()) return chunk.status();
         if (chunk.value().size() != uint64_t{kPagesPerChunk} * kEntrySize) {
           return Status(Code::kCorrupt, "map chunk " + std::to_string(k) + " has the wrong size");
@@ -268,9 +289,10 @@ Status Store::LoadLocked(File& db) {
     if (!db_size.ok()) return db_size.status();
     PageFileHeader h;
     int copy = 0;
-    const bool empty = db_size.value() == 0;
+    bool empty = db_size.value() == 0;
     if (!empty) {
       if (Status s = LoadPageFile(db, &h, &copy); !s.ok()) return s;
+      empty = copy < 0;  // a torn creation
     }
     wal::LogState log;
     if (log_ != nullptr && !empty) {
@@ -288,16 +310,19 @@ Status Store::LoadLocked(File& db) {
       bool damaged = false;
       if (Status s = LoadPageFile(db, &again, &again_copy, &damaged); !s.ok()) return s;
       if (again.generation != h.generation) continue;
-      // A log is reset to generation G + 1 only after header G + 1 is durable. A log of a
-      // later generation than every valid header, beside a damaged header copy, means the
-      // newest header was damaged afterwards: going back to the older copy would silently
-      // drop that checkpoint's log and everything committed since.
-      if (damaged && log.header.generation > h.generation) {
+      // A log is reset to generation g + 1 only after the header of g + 1 is durable, and
+      // that header copy is overwritten only by g + 3: it must be there. It is not when it
+      // is damaged, and the older copy would then pass for the database, silently dropping
+      // that checkpoint's log and everything committed since. (A log further ahead beside
+      // a damaged copy is the same story, a few checkpoints later.)
+      if (log.header.generation == h.generation + 1 ||
+          (damaged && log.header.generation > h.generation)) {
         return Status(Code::kCorrupt,
-                      config_.name + ": page file header copy " + std::to_string(1 - again_copy) +
-                          " is damaged, and the store log belongs to a later generation (" +
-                          std::to_string(log.header.generation) + ") than the other copy (" +
-                          std::to_string(h.generation) + ")");
+                      config_.name + ": the store log is of generation " +
+                          std::to_string(log.header.generation) +
+                          " but the newest valid page file header is of " +
+                          std::to_string(h.generation) + ": page file header copy " +
+                          std::to_string(1 - again_copy) + " is damaged");
       }
     }
     // A consistent pair: install it.
@@ -310,7 +335,17 @@ Status Store::LoadLocked(File& db) {
       chunk_gen_.clear();
       alloc_.Rebuild({});
     } else {
-      if (Status s = LoadMap(db, h); !s.ok()) return s;
+      if (Status s = LoadMap(db, h); !s.ok()) {
+        // Another process may have checkpointed twice since we read the header, reusing
+        // the extents it names: look again.
+        PageFileHeader again;
+        int again_copy = 0;
+        if (s.code() != Code::kIoError && LoadPageFile(db, &again, &again_copy).ok() &&
+            again.generation != h.generation) {
+          continue;
+        }
+        return s;
+      }
       page_size_ = h.page_size;
       header_ = h;
       header_copy_ = copy;
@@ -349,6 +384,27 @@ Status Store::LoadLocked(File& db) {
   }
   return Status(Code::kIoError, "the store kept changing while it was loaded (" +
                                     std::to_string(kLoadAttempts) + " attempts)");
+}
+
+// Refresh looks at the log only. A checkpoint whose process died after its new page-file
+// header became durable and before it reset the log leaves a log that still matches an
+// older view: a writer must not append to that log generation (every load now ignores
+// it as stale) nor checkpoint from that view (over the newer header's extents). Before
+// writing, it reads the header copy a checkpoint writes (the one not holding ours): a
+// newer generation there means the page file moved. REQUIRES: no transaction open.
+Status Store::ReloadIfPageFileMoved(File& db) {
+  if (page_size_ == 0) return Status::Ok();
+  std::array<std::byte, kPfHeaderSize> raw{};
+  Result<size_t> got = db.Read(kHeaderCopyOffset[1 - header_copy_], raw);
+  if (!got.ok()) return got.status();
+  PageFileHeader h;
+  const PfHeaderCheck check =
+      got.value() == raw.size() ? DecodePageFileHeader(raw, &h) : PfHeaderCheck::kInvalid;
+  if (check == PfHeaderCheck::kInvalid ||
+      (check == PfHeaderCheck::kValid && h.generation <= header_.generation)) {
+    return Status::Ok();
+  }
+  return LoadLocked(db);
 }
 
 Status Store::Refresh(File& db) {
@@ -421,6 +477,11 @@ Status Store::ReadPageOnce(File& db, uint32_t page, std::span<std::byte> dst) {
   Result<std::span<const std::byte>> payload = CheckBlock(buf, BlockType::kSlot, page, &f);
   if (!payload.ok()) {
     return Status(payload.status().code(), where() + ": " + payload.status().message());
+  }
+  if (static_cast<uint32_t>(f.generation) != map_gen_[page - 1]) {
+    // The extent was freed and rewritten since this view was taken (ReadPage reloads).
+    return Status(Code::kCorrupt, where() + " was written by generation " +
+                                      std::to_string(f.generation) + ", not the map's");
   }
   figures_.decodes += 1;
   Status s = compress::DecodePage(static_cast<compress::CodecId>(f.codec), payload.value(), dst);
@@ -517,12 +578,15 @@ Status Store::BeginWrite(File& db, uint32_t first_page_size) {
     return Status(Code::kMisuse, "write to a store opened read-only");
   }
   if (Status s = RefreshLocked(db); !s.ok()) return s;
+  if (Status s = ReloadIfPageFileMoved(db); !s.ok()) return s;
   if (page_size_ == 0) {
     if (Status s = CreateStore(db, first_page_size); !s.ok()) return s;
   } else if (!writer_->has_header()) {
     if (Status s = ResetLog(); !s.ok()) return s;
   }
   txn_open_ = true;
+  txn_start_pages_ = pages_;
+  txn_cut_ = pages_;
   return Status::Ok();
 }
 
@@ -586,6 +650,7 @@ Status Store::Truncate(File& db, uint64_t size) {
   if (new_pages < pages_) {
     std::erase_if(index_, [&](const auto& entry) { return entry.first > new_pages; });
     map_floor_ = std::min(map_floor_, new_pages);
+    txn_cut_ = std::min(txn_cut_, new_pages);
   }
   pages_ = new_pages;
   if (size % page_size_ != 0 && new_pages > 0) {
@@ -615,6 +680,15 @@ Status Store::CommitLocked(File& db, bool sync, bool may_checkpoint) {
                   broken_by_.detail());
   }
   if (txn_open_) {
+    // A commit record gives only the final size: after a truncate and a regrowth in one
+    // transaction, recovery would bring back the cut pages not written since (from the
+    // page file or earlier frames). Zero frames for them say what this process reads.
+    const uint32_t regrown = std::min(pages_, txn_start_pages_);
+    for (uint32_t p = txn_cut_ + 1; p <= regrown; ++p) {
+      if (index_.count(p) != 0) continue;
+      std::memset(page_buf_.data(), 0, page_buf_.size());
+      if (Status s = WritePage(p, page_buf_); !s.ok()) return Broken(std::move(s));
+    }
     Result<uint64_t> at = writer_->AppendCommit(pages_, sync);
     if (!at.ok()) return Broken(at.status());
     txn_open_ = false;
@@ -667,6 +741,7 @@ Status Store::Compact(File& db) {
 Status Store::CheckpointLocked(File& db, bool compact) {
   if (page_size_ == 0 || config_.read_only || log_ == nullptr) return Status::Ok();
   if (txn_open_) return Status(Code::kMisuse, "checkpoint inside a transaction");
+  if (Status s = ReloadIfPageFileMoved(db); !s.ok()) return s;
   const bool size_changed = pages_ != header_.page_count || map_floor_ != header_.page_count;
   if (index_.empty() && !size_changed && !compact) return Status::Ok();
 

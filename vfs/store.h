@@ -131,6 +131,7 @@ class Store {
   struct Location;
 
   [[nodiscard]] Status RefreshLocked(File& db);
+  [[nodiscard]] Status ReloadIfPageFileMoved(File& db);
   [[nodiscard]] Status LoadLocked(File& db);
   // *damaged (optional): a header copy is there but invalid (not never-written zeros).
   [[nodiscard]] Status LoadPageFile(File& db, PageFileHeader* header, int* copy,
@@ -172,6 +173,8 @@ class Store {
   uint32_t pages_ = 0;      // logical size in pages, pending writes included
   uint32_t map_floor_ = 0;  // map pages above this were cut since the checkpoint
   bool txn_open_ = false;   // written or truncated since the last commit record
+  uint32_t txn_start_pages_ = 0;  // pages_ when the open transaction began
+  uint32_t txn_cut_ = 0;          // the smallest size a truncate set in it
   bool log_unsynced_ = false;
 
   std::vector<std::byte> io_buf_;    // one frame or one slot extent
