@@ -26,8 +26,10 @@ Status BadValue(std::string_view key, std::string_view value, std::string_view e
                                             ": expected " + std::string(expected));
 }
 
-std::optional<int> ParseInt(std::string_view s) {
-  int v = 0;
+// The whole of s as a decimal integer of type T, or nullopt.
+template <class T>
+std::optional<T> ParseNumber(std::string_view s) {
+  T v = 0;
   const char* end = s.data() + s.size();
   auto [ptr, ec] = std::from_chars(s.data(), end, v);
   if (s.empty() || ec != std::errc() || ptr != end) return std::nullopt;
@@ -39,14 +41,6 @@ struct ParamDef {
   Status (*parse)(std::string_view key, std::string_view value, Given& given);
 };
 
-std::optional<uint64_t> ParseBytes(std::string_view s) {
-  uint64_t v = 0;
-  const char* end = s.data() + s.size();
-  auto [ptr, ec] = std::from_chars(s.data(), end, v);
-  if (s.empty() || ec != std::errc() || ptr != end) return std::nullopt;
-  return v;
-}
-
 constexpr std::array<ParamDef, 4> kParams = {{
     {"blaze_codec",
      [](std::string_view key, std::string_view value, Given& given) {
@@ -55,12 +49,12 @@ constexpr std::array<ParamDef, 4> kParams = {{
      }},
     {"blaze_level",
      [](std::string_view key, std::string_view value, Given& given) {
-       given.level = ParseInt(value);
+       given.level = ParseNumber<int>(value);
        return given.level ? Status::Ok() : BadValue(key, value, "an integer");
      }},
     {"blaze_checkpoint",
      [](std::string_view key, std::string_view value, Given& given) {
-       given.checkpoint_bytes = ParseBytes(value);
+       given.checkpoint_bytes = ParseNumber<uint64_t>(value);
        return given.checkpoint_bytes && *given.checkpoint_bytes <= (uint64_t{1} << 40)
                   ? Status::Ok()
                   : BadValue(key, value, "a byte count from 0 (never automatic) to 2^40");
