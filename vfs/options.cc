@@ -18,6 +18,7 @@ struct Given {
   std::optional<int> level;
   std::optional<uint64_t> checkpoint_bytes;
   std::optional<bool> absorb;
+  std::optional<uint64_t> write_buffer_bytes;
 };
 
 Status BadValue(std::string_view key, std::string_view value, std::string_view expected) {
@@ -41,7 +42,7 @@ struct ParamDef {
   Status (*parse)(std::string_view key, std::string_view value, Given& given);
 };
 
-constexpr std::array<ParamDef, 4> kParams = {{
+constexpr std::array<ParamDef, 5> kParams = {{
     {"blaze_codec",
      [](std::string_view key, std::string_view value, Given& given) {
        given.codec = compress::CodecFromName(value);
@@ -58,6 +59,13 @@ constexpr std::array<ParamDef, 4> kParams = {{
        return given.checkpoint_bytes && *given.checkpoint_bytes <= (uint64_t{1} << 40)
                   ? Status::Ok()
                   : BadValue(key, value, "a byte count from 0 (never automatic) to 2^40");
+     }},
+    {"blaze_write_buffer",
+     [](std::string_view key, std::string_view value, Given& given) {
+       given.write_buffer_bytes = ParseNumber<uint64_t>(value);
+       return given.write_buffer_bytes && *given.write_buffer_bytes <= (uint64_t{1} << 34)
+                  ? Status::Ok()
+                  : BadValue(key, value, "a byte count from 0 (none) to 2^34");
      }},
     {"blaze_journal",
      [](std::string_view key, std::string_view value, Given& given) {
@@ -112,6 +120,7 @@ Result<StoreOptions> ParseStoreOptions(std::span<const UriParam> params) {
   if (given.level) options.codec.level = *given.level;
   if (given.checkpoint_bytes) options.checkpoint_bytes = *given.checkpoint_bytes;
   if (given.absorb) options.absorb_journal = *given.absorb;
+  if (given.write_buffer_bytes) options.write_buffer_bytes = *given.write_buffer_bytes;
   if (Status s = compress::ValidateSpec(options.codec); !s.ok()) {
     return Status(Code::kInvalidArgument,
                   "bad value '" + std::to_string(options.codec.level) +

@@ -23,6 +23,8 @@ struct StoreOptions {
   uint64_t checkpoint_bytes = uint64_t{4} << 20;
   // blaze_journal=absorb: the rollback journal stays in memory (vfs/mem_journal.h).
   bool absorb_journal = false;
+  // blaze_write_buffer: bytes of the open transaction's pages kept in memory (0: none).
+  uint64_t write_buffer_bytes = uint64_t{8} << 20;
 };
 
 struct UriParam {

@@ -371,6 +371,7 @@ Status Store::LoadLocked(File& db) {
       writer_.emplace(*log_, log);  // a stale or missing log: Reset before the first append
     }
     figures_.page_file_bytes = db_size.value();
+    DropBuffered(0);  // an unfinished transaction's pages die with it
     txn_open_ = false;
     log_unsynced_ = false;
     loaded_ = true;
@@ -448,6 +449,10 @@ Status Store::RefreshLocked(File& db) {
 // ---- Reads ----
 
 Status Store::ReadPageOnce(File& db, uint32_t page, std::span<std::byte> dst) {
+  if (auto b = wbuf_.find(page); b != wbuf_.end()) {
+    std::memcpy(dst.data(), b->second.bytes.data(), dst.size());
+    return Status::Ok();
+  }
   if (auto it = index_.find(page); it != index_.end()) {
     Result<wal::PageFrame> frame = wal::ReadFrame(*log_, it->second, log_salt_, page, io_buf_);
     if (!frame.ok()) return frame.status();
@@ -603,6 +608,62 @@ Status Store::WritePage(uint32_t page, std::span<const std::byte> src) {
   return Status::Ok();
 }
 
+Status Store::BufferPage(uint32_t page, std::span<const std::byte> src) {
+  const uint64_t limit = config_.write_buffer_bytes / page_size_;
+  if (limit == 0) return WritePage(page, src);
+  auto it = wbuf_.find(page);
+  if (it != wbuf_.end()) {
+    wlru_.splice(wlru_.begin(), wlru_, it->second.lru);
+  } else {
+    std::vector<std::byte> bytes;
+    if (!wspare_.empty()) {
+      bytes = std::move(wspare_.back());
+      wspare_.pop_back();
+    }
+    bytes.resize(page_size_);
+    wlru_.push_front(page);
+    it = wbuf_.emplace(page, Buffered{std::move(bytes), wlru_.begin()}).first;
+  }
+  std::memcpy(it->second.bytes.data(), src.data(), page_size_);
+  pages_ = std::max(pages_, page);
+  while (wbuf_.size() > limit) {  // evict the least recently written page
+    const uint32_t victim = wlru_.back();
+    auto v = wbuf_.find(victim);
+    if (Status s = WritePage(victim, v->second.bytes); !s.ok()) return s;
+    wspare_.push_back(std::move(v->second.bytes));
+    wlru_.pop_back();
+    wbuf_.erase(v);
+  }
+  return Status::Ok();
+}
+
+Status Store::FlushBuffer() {
+  std::vector<uint32_t> pages;
+  pages.reserve(wbuf_.size());
+  for (const auto& entry : wbuf_) pages.push_back(entry.first);
+  std::sort(pages.begin(), pages.end());
+  for (uint32_t p : pages) {
+    auto it = wbuf_.find(p);
+    if (Status s = WritePage(p, it->second.bytes); !s.ok()) return s;
+    wspare_.push_back(std::move(it->second.bytes));
+    wlru_.erase(it->second.lru);
+    wbuf_.erase(it);
+  }
+  return Status::Ok();
+}
+
+void Store::DropBuffered(uint32_t above) {
+  for (auto it = wbuf_.begin(); it != wbuf_.end();) {
+    if (it->first > above) {
+      wspare_.push_back(std::move(it->second.bytes));
+      wlru_.erase(it->second.lru);
+      it = wbuf_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 Status Store::Write(File& db, uint64_t offset, std::span<const std::byte> src) {
   std::lock_guard lock(mu_);
   if (src.empty()) return Status::Ok();
@@ -622,7 +683,7 @@ Status Store::Write(File& db, uint64_t offset, std::span<const std::byte> src) {
     const size_t take = std::min<size_t>(src.size() - done, page_size_ - in_page);
     Status s;
     if (in_page == 0 && take == page_size_) {
-      s = WritePage(page, src.subspan(done, take));
+      s = BufferPage(page, src.subspan(done, take));
     } else {
       if (page <= pages_) {
         s = ReadPage(db, page, page_buf_);
@@ -631,7 +692,7 @@ Status Store::Write(File& db, uint64_t offset, std::span<const std::byte> src) {
       }
       if (s.ok()) {
         std::memcpy(page_buf_.data() + in_page, src.data() + done, take);
-        s = WritePage(page, page_buf_);
+        s = BufferPage(page, page_buf_);
       }
     }
     if (!s.ok()) return Broken(std::move(s));
@@ -649,6 +710,7 @@ Status Store::Truncate(File& db, uint64_t size) {
   const auto new_pages = static_cast<uint32_t>(new_pages64);
   if (new_pages < pages_) {
     std::erase_if(index_, [&](const auto& entry) { return entry.first > new_pages; });
+    DropBuffered(new_pages);
     map_floor_ = std::min(map_floor_, new_pages);
     txn_cut_ = std::min(txn_cut_, new_pages);
   }
@@ -658,7 +720,7 @@ Status Store::Truncate(File& db, uint64_t size) {
     if (Status s = ReadPage(db, new_pages, page_buf_); !s.ok()) return Broken(std::move(s));
     const size_t keep = static_cast<size_t>(size % page_size_);
     std::memset(page_buf_.data() + keep, 0, page_size_ - keep);
-    if (Status s = WritePage(new_pages, page_buf_); !s.ok()) return Broken(std::move(s));
+    if (Status s = BufferPage(new_pages, page_buf_); !s.ok()) return Broken(std::move(s));
   }
   return Status::Ok();
 }
@@ -680,6 +742,7 @@ Status Store::CommitLocked(File& db, bool sync, bool may_checkpoint) {
                   broken_by_.detail());
   }
   if (txn_open_) {
+    if (Status s = FlushBuffer(); !s.ok()) return Broken(std::move(s));
     // A commit record gives only the final size: after a truncate and a regrowth in one
     // transaction, recovery would bring back the cut pages not written since (from the
     // page file or earlier frames). Zero frames for them say what this process reads.

@@ -34,6 +34,7 @@
 #pragma once
 
 #include <cstdint>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -60,6 +61,12 @@ struct StoreConfig {
   // A commit point that leaves the log at least this long checkpoints (when the caller
   // allows it: it holds the right to write the page file). 0: never automatically.
   uint64_t checkpoint_bytes = uint64_t{4} << 20;
+  // Pages of the open transaction kept decoded in memory, up to this many bytes, and
+  // appended to the log only when evicted (least recently written first) or at the
+  // commit point. A page SQLite writes many times in one transaction (its cache spills
+  // repeatedly during a large one) then costs one encoding and one frame, not one per
+  // spill. 0: every write is appended at once.
+  uint64_t write_buffer_bytes = uint64_t{8} << 20;
   // Nothing is ever written: no log is created, no tail trimmed, no checkpoint.
   bool read_only = false;
   // Names the file in error messages.
@@ -143,6 +150,10 @@ class Store {
   [[nodiscard]] Status ReadPage(File& db, uint32_t page, std::span<std::byte> dst);
   [[nodiscard]] Status ReadPageOnce(File& db, uint32_t page, std::span<std::byte> dst);
   [[nodiscard]] Status WritePage(uint32_t page, std::span<const std::byte> src);
+  // Write buffer (StoreConfig::write_buffer_bytes): keeps the page, may evict another.
+  [[nodiscard]] Status BufferPage(uint32_t page, std::span<const std::byte> src);
+  [[nodiscard]] Status FlushBuffer();  // every buffered page to the log, in page order
+  void DropBuffered(uint32_t above);   // forgets buffered pages > above (a truncate)
   [[nodiscard]] Status CommitLocked(File& db, bool sync, bool may_checkpoint);
   [[nodiscard]] Status CheckpointLocked(File& db, bool compact);
   [[nodiscard]] Status Broken(Status s);
@@ -176,6 +187,14 @@ class Store {
   uint32_t txn_start_pages_ = 0;  // pages_ when the open transaction began
   uint32_t txn_cut_ = 0;          // the smallest size a truncate set in it
   bool log_unsynced_ = false;
+
+  struct Buffered {
+    std::vector<std::byte> bytes;        // the page, decoded
+    std::list<uint32_t>::iterator lru;   // its place in wlru_
+  };
+  std::unordered_map<uint32_t, Buffered> wbuf_;  // page -> buffered page of the open txn
+  std::list<uint32_t> wlru_;                      // front: most recently written
+  std::vector<std::vector<std::byte>> wspare_;    // page buffers to reuse
 
   std::vector<std::byte> io_buf_;    // one frame or one slot extent
   std::vector<std::byte> page_buf_;  // one decoded page

@@ -110,6 +110,7 @@ int AcquireStore(BlazeVfs* vfs, const char* zName, int flags, const StoreOptions
   StoreConfig config;
   config.codec = options.codec;
   config.checkpoint_bytes = options.checkpoint_bytes;
+  config.write_buffer_bytes = options.write_buffer_bytes;
   config.read_only = read_only;
   config.name = zName;
   auto open = std::make_unique<OpenStore>();

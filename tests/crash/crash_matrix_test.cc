@@ -235,6 +235,14 @@ TEST_CASE("blaze survives power loss during its checkpoints", "[crash]") {
   Matrix("blaze-crash", "&blaze_checkpoint=16384&blaze_journal=absorb", {"delete"});
 }
 
+// A write buffer of four pages: spilled transactions evict pages to the log all the time,
+// so power goes between evictions, commit-time flushes and commit records.
+TEST_CASE("blaze survives power loss with a tiny write buffer", "[crash]") {
+  RegisterStacks();
+  Matrix("blaze-crash", "&blaze_write_buffer=16384", {"delete", "wal"});
+  Matrix("blaze-crash", "&blaze_write_buffer=16384&blaze_journal=absorb", {"delete"});
+}
+
 TEST_CASE("the verifier finds damage when the disk lies about syncs", "[crash][selftest]") {
   RegisterStacks();
   for (const char* mode : {"delete", "wal"}) {
