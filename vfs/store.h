@@ -2,9 +2,10 @@
 // connection of this process that opens that file.
 //
 // What it does: serves SQLite's byte-addressed reads and writes of the main database
-// from compressed pages. A write is encoded (compress/) and appended to the store log
-// (wal/) as a page frame; a commit point appends a commit record, and a sync point syncs
-// the log once. Checkpoints move committed frames into the page file (vfs/page_format.h)
+// from compressed pages. A written page waits, decoded, in the transaction's write
+// buffer; evicted from it or at the commit point it is encoded (compress/) and appended
+// to the store log (wal/) as a page frame; a commit point appends a commit record, and a
+// sync point syncs the log once. Checkpoints move committed frames into the page file (vfs/page_format.h)
 // copy-on-write: slots and map chunks go to free extents, the page file is synced, the
 // other header copy names the new map, the page file is synced again, then the log is
 // reset. docs/design/store.md gives the design and docs/format.md the bytes.
