@@ -19,6 +19,22 @@ constexpr int kLoadAttempts = 8;
 
 uint32_t ChunkCount(uint32_t pages) { return (pages + kPagesPerChunk - 1) / kPagesPerChunk; }
 
+// Calls fn(page, offset in the page, offset in the caller's buffer, length) for each
+// piece of [offset, offset + length) that falls in one store page, stopping at the
+// first non-ok Status.
+template <class Fn>
+Status ForEachPiece(uint64_t offset, size_t length, uint32_t page_size, Fn&& fn) {
+  for (size_t done = 0; done < length;) {
+    const uint64_t at = offset + done;
+    const auto page = static_cast<uint32_t>(at / page_size + 1);
+    const auto in_page = static_cast<size_t>(at % page_size);
+    const size_t take = std::min<size_t>(length - done, page_size - in_page);
+    if (Status s = fn(page, in_page, done, take); !s.ok()) return s;
+    done += take;
+  }
+  return Status::Ok();
+}
+
 bool ValidExtent(const Extent& e, uint64_t high_water, uint64_t max_length) {
   return e.offset >= kDataStart && e.offset % kExtentAlign == 0 && e.length >= kBlockHeaderSize &&
          e.length % kExtentAlign == 0 && e.length <= max_length &&
@@ -126,6 +142,25 @@ Status Store::Broken(Status s) {
 }
 
 // ---- Loading the view ----
+
+void Store::InstallEmptyView(uint32_t page_size, const PageFileHeader& header) {
+  page_size_ = page_size;
+  header_ = header;
+  header_copy_ = 0;
+  map_.clear();
+  map_gen_.clear();
+  chunks_.clear();
+  chunk_gen_.clear();
+  alloc_.Rebuild({});
+}
+
+void Store::SizeBuffers() {
+  const size_t page = page_size_ != 0 ? page_size_ : wal::kMaxPageSize;
+  io_buf_.resize(std::max<size_t>(wal::MaxFrameSize(static_cast<uint32_t>(page)),
+                                  ExtentLength(page)));
+  page_buf_.resize(page);
+  enc_buf_.resize(compress::MaxEncodedSize(page));
+}
 
 Status Store::LoadPageFile(File& db, PageFileHeader* header, int* copy, bool* damaged) {
   std::optional<PageFileHeader> best;
@@ -297,9 +332,7 @@ Status Store::LoadLocked(File& db) {
     wal::LogState log;
     if (log_ != nullptr && !empty) {
       Result<wal::LogState> got = wal::RecoverLog(*log_, {.store_generation = h.generation});
-      if (!got.ok()) {
-        return Status(got.status().code(), got.status().message(), got.status().detail());
-      }
+      if (!got.ok()) return got.status();
       log = std::move(got.value());
     }
     if (!empty && log.has_header && log.stale) {
@@ -327,13 +360,7 @@ Status Store::LoadLocked(File& db) {
     }
     // A consistent pair: install it.
     if (empty) {
-      page_size_ = 0;
-      header_ = PageFileHeader{};
-      map_.clear();
-      map_gen_.clear();
-      chunks_.clear();
-      chunk_gen_.clear();
-      alloc_.Rebuild({});
+      InstallEmptyView(0, PageFileHeader{});
     } else {
       if (Status s = LoadMap(db, h); !s.ok()) {
         // Another process may have checkpointed twice since we read the header, reusing
@@ -376,11 +403,7 @@ Status Store::LoadLocked(File& db) {
     log_unsynced_ = false;
     loaded_ = true;
     broken_ = false;
-    const size_t page = page_size_ ? page_size_ : wal::kMaxPageSize;
-    io_buf_.resize(std::max<size_t>(wal::MaxFrameSize(static_cast<uint32_t>(page)),
-                                    ExtentLength(page)));
-    page_buf_.resize(page);
-    enc_buf_.resize(compress::MaxEncodedSize(page));
+    SizeBuffers();
     return Status::Ok();
   }
   return Status(Code::kIoError, "the store kept changing while it was loaded (" +
@@ -517,20 +540,14 @@ Result<size_t> Store::Read(File& db, uint64_t offset, std::span<std::byte> dst) 
   const uint64_t size = uint64_t{pages_} * page_size_;
   if (offset >= size) return size_t{0};
   const size_t n = static_cast<size_t>(std::min<uint64_t>(dst.size(), size - offset));
-  size_t done = 0;
-  while (done < n) {
-    const uint64_t at = offset + done;
-    const auto page = static_cast<uint32_t>(at / page_size_ + 1);
-    const size_t in_page = static_cast<size_t>(at % page_size_);
-    const size_t take = std::min<size_t>(n - done, page_size_ - in_page);
-    if (in_page == 0 && take == page_size_) {
-      if (Status s = ReadPage(db, page, dst.subspan(done, take)); !s.ok()) return s;
-    } else {
-      if (Status s = ReadPage(db, page, page_buf_); !s.ok()) return s;
-      std::memcpy(dst.data() + done, page_buf_.data() + in_page, take);
-    }
-    done += take;
-  }
+  Status s = ForEachPiece(offset, n, page_size_, [&](uint32_t page, size_t in_page, size_t done,
+                                                    size_t take) {
+    if (take == page_size_) return ReadPage(db, page, dst.subspan(done, take));
+    Status r = ReadPage(db, page, page_buf_);
+    if (r.ok()) std::memcpy(dst.data() + done, page_buf_.data() + in_page, take);
+    return r;
+  });
+  if (!s.ok()) return s;
   return n;
 }
 
@@ -549,20 +566,11 @@ Status Store::CreateStore(File& db, uint32_t page_size) {
   if (Status s = db.Sync(); !s.ok()) return s;
   figures_.page_file_syncs += 1;
   figures_.page_file_bytes = kHeaderCopyOffset[0] + kPfHeaderSize;
-  page_size_ = page_size;
-  header_ = h;
-  header_copy_ = 0;
-  map_.clear();
-  map_gen_.clear();
-  chunks_.clear();
-  chunk_gen_.clear();
-  alloc_.Rebuild({});
+  InstallEmptyView(page_size, h);
   index_.clear();
   pages_ = 0;
   map_floor_ = 0;
-  io_buf_.resize(std::max<size_t>(wal::MaxFrameSize(page_size), ExtentLength(page_size)));
-  page_buf_.resize(page_size);
-  enc_buf_.resize(compress::MaxEncodedSize(page_size));
+  SizeBuffers();
   return ResetLog();
 }
 
@@ -677,30 +685,21 @@ Status Store::Write(File& db, uint64_t offset, std::span<const std::byte> src) {
   if ((offset + src.size() - 1) / page_size_ + 1 > 0xFFFFFFFEull) {
     return Status(Code::kFull, "write past the largest database a store holds");
   }
-  size_t done = 0;
-  while (done < src.size()) {
-    const uint64_t at = offset + done;
-    const auto page = static_cast<uint32_t>(at / page_size_ + 1);
-    const size_t in_page = static_cast<size_t>(at % page_size_);
-    const size_t take = std::min<size_t>(src.size() - done, page_size_ - in_page);
-    Status s;
-    if (in_page == 0 && take == page_size_) {
-      s = BufferPage(page, src.subspan(done, take));
+  Status s = ForEachPiece(offset, src.size(), page_size_, [&](uint32_t page, size_t in_page,
+                                                            size_t done, size_t take) {
+    if (take == page_size_) return BufferPage(page, src.subspan(done, take));
+    // A piece of a page: read-modify-write.
+    Status r;
+    if (page <= pages_) {
+      r = ReadPage(db, page, page_buf_);
     } else {
-      if (page <= pages_) {
-        s = ReadPage(db, page, page_buf_);
-      } else {
-        std::memset(page_buf_.data(), 0, page_buf_.size());
-      }
-      if (s.ok()) {
-        std::memcpy(page_buf_.data() + in_page, src.data() + done, take);
-        s = BufferPage(page, page_buf_);
-      }
+      std::memset(page_buf_.data(), 0, page_buf_.size());
     }
-    if (!s.ok()) return Broken(std::move(s));
-    done += take;
-  }
-  return Status::Ok();
+    if (!r.ok()) return r;
+    std::memcpy(page_buf_.data() + in_page, src.data() + done, take);
+    return BufferPage(page, page_buf_);
+  });
+  return s.ok() ? s : Broken(std::move(s));
 }
 
 Status Store::Truncate(File& db, uint64_t size) {
@@ -874,7 +873,7 @@ Status Store::CheckpointLocked(File& db, bool compact) {
         alloc_.Free(offset, e.length);
         continue;
       }
-      std::vector<std::byte> old(e.length);
+      const std::span<std::byte> old(io_buf_.data(), e.length);  // a slot fits io_buf_
       Result<size_t> got = db.Read(e.offset, old);
       if (!got.ok()) return Broken(got.status());
       BlockFields f;

@@ -133,11 +133,15 @@ class Store {
   [[nodiscard]] Status Compact(File& db);
 
   StoreFigures Figures();
-  uint32_t page_size();
+  uint32_t page_size();  // 0 while the store is empty
 
  private:
   struct Location;
 
+  // The view of a store with no map and no free-space holes (an empty or new store).
+  void InstallEmptyView(uint32_t page_size, const PageFileHeader& header);
+  // io_buf_, page_buf_ and enc_buf_ for the current page size (the largest while none).
+  void SizeBuffers();
   [[nodiscard]] Status RefreshLocked(File& db);
   [[nodiscard]] Status ReloadIfPageFileMoved(File& db);
   [[nodiscard]] Status LoadLocked(File& db);

@@ -80,10 +80,11 @@ FigureValues ToFigures(const StoreFigures& f) {
   return v;
 }
 
-// Finds or creates the store of the file `lower` (just opened as zName). On failure
-// returns an SQLite code and reports why.
+// Finds or creates the store of the database file just opened as zName. Nothing is read
+// here: SQLite reads at its first lock, and so does the store. On failure returns an
+// SQLite code and reports why.
 int AcquireStore(BlazeVfs* vfs, const char* zName, int flags, const StoreOptions& options,
-                 sqlite3_file* lower, OpenStore** out) {
+                 OpenStore** out) {
   const std::string key = StoreKey(vfs, zName);
   std::lock_guard lock(OpenStoresMutex());
   auto& all = OpenStores();
@@ -92,7 +93,6 @@ int AcquireStore(BlazeVfs* vfs, const char* zName, int flags, const StoreOptions
     *out = it->second;
     return SQLITE_OK;
   }
-  (void)lower;  // nothing is read at open: SQLite reads at its first lock, and so do we
   const bool read_only = (flags & SQLITE_OPEN_READONLY) != 0;
   int log_flags = SQLITE_OPEN_WAL | (read_only ? SQLITE_OPEN_READONLY
                                                : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
@@ -185,9 +185,10 @@ int StoreFile::Open(BlazeVfs* vfs, const char* zName, sqlite3_file* pFile, int f
   lower->pMethods = nullptr;
   int rc = base->xOpen(base, zName, lower, flags, pOutFlags);
   if (rc == SQLITE_OK) {
-    rc = AcquireStore(vfs, zName, pOutFlags && (*pOutFlags & SQLITE_OPEN_READONLY) ? SQLITE_OPEN_READONLY : flags,
-                      options.value(), lower, &file->open_);
-    if (rc != SQLITE_OK) lower->pMethods->xClose(lower), lower->pMethods = nullptr;
+    // The base may open read-only what was asked read-write: the store follows it.
+    const bool read_only = pOutFlags != nullptr && (*pOutFlags & SQLITE_OPEN_READONLY);
+    rc = AcquireStore(vfs, zName, read_only ? SQLITE_OPEN_READONLY : flags, options.value(),
+                      &file->open_);
   }
   if (rc != SQLITE_OK) {
     // A base VFS may leave its methods set on failure and expect xClose anyway.
