@@ -1,0 +1,518 @@
+// cache/page_cache.cc: the shared decompressed-page cache (see page_cache.h).
+#include "cache/page_cache.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <vector>
+
+namespace blaze::cache {
+
+namespace {
+
+constexpr size_t kHeaderBytes = 64;  // the page starts one cache line into its block
+constexpr uint32_t kMinPage = 512;
+constexpr uint32_t kMaxPage = 65536;
+constexpr int kClasses = 8;  // 512 .. 65536
+constexpr size_t kInitialBuckets = 64;
+
+bool ValidPageSize(size_t n) {
+  return n >= kMinPage && n <= kMaxPage && std::has_single_bit(n);
+}
+int ClassOf(uint32_t size) { return std::countr_zero(size) - std::countr_zero(kMinPage); }
+
+uint64_t Mix(uint64_t id, uint32_t page) {
+  uint64_t x = (id * 0x9E3779B97F4A7C15ull) ^ page;
+  x ^= x >> 31;
+  x *= 0xD6E8FEB86659FD93ull;
+  x ^= x >> 32;
+  return x;
+}
+
+}  // namespace
+
+std::string_view PolicyName(Policy p) { return p == Policy::kLru ? "lru" : "sieve"; }
+
+std::optional<Policy> ParsePolicy(std::string_view name) {
+  if (name == "sieve") return Policy::kSieve;
+  if (name == "lru") return Policy::kLru;
+  return std::nullopt;
+}
+
+uint64_t BlockBytes(uint32_t page_size) { return kHeaderBytes + page_size; }
+
+// A block: this header, then the page. Live entries are in their shard's hash table and
+// eviction list; a live entry replaced or erased while pinned is "detached" (in the
+// shard's detached list) until its last Unpin; free blocks sit in a per-class free list.
+struct Entry {
+  Client* owner;  // null once detached from a client that is gone
+  Shard* shard;
+  uint64_t client_id;
+  uint32_t page;
+  uint32_t size;
+  uint32_t pins;
+  uint8_t cls;
+  bool visited;  // SIEVE's mark
+  bool live;     // in the hash table and the eviction list
+  Entry* hnext;  // hash chain; free list
+  Entry* prev;   // eviction list (toward the head) or detached list
+  Entry* next;   // eviction list (toward the tail) or detached list
+
+  std::byte* data() { return reinterpret_cast<std::byte*>(this) + kHeaderBytes; }
+  static Entry* FromData(const std::byte* p) {
+    return reinterpret_cast<Entry*>(const_cast<std::byte*>(p) - kHeaderBytes);
+  }
+};
+static_assert(sizeof(Entry) <= kHeaderBytes);
+
+struct alignas(64) Shard {
+  std::mutex mu;
+  int index = 0;
+  Policy policy = Policy::kSieve;
+  uint64_t budget = 0;
+  uint64_t bytes = 0;  // every block held
+  uint64_t live = 0;
+  uint64_t pins = 0;
+  uint64_t free_count = 0;
+  std::vector<Entry*> buckets;
+  Entry* head = nullptr;  // newest
+  Entry* tail = nullptr;  // oldest
+  Entry* hand = nullptr;  // SIEVE: the next entry to look at (null: the tail)
+  Entry* detached = nullptr;
+  std::array<Entry*, kClasses> free{};
+
+  Client::PerShard& Of(Client* c) { return c->per_shard_[static_cast<size_t>(index)]; }
+
+  Entry*& Bucket(uint64_t id, uint32_t page) {
+    return buckets[(Mix(id, page) >> 8) & (buckets.size() - 1)];
+  }
+
+  Entry* Find(uint64_t id, uint32_t page) {
+    for (Entry* e = Bucket(id, page); e != nullptr; e = e->hnext) {
+      if (e->page == page && e->client_id == id) return e;
+    }
+    return nullptr;
+  }
+
+  void Grow() {
+    std::vector<Entry*> old(buckets.size() * 2, nullptr);
+    old.swap(buckets);
+    for (Entry* chain : old) {
+      while (chain != nullptr) {
+        Entry* next = chain->hnext;
+        Entry*& b = Bucket(chain->client_id, chain->page);
+        chain->hnext = b;
+        b = chain;
+        chain = next;
+      }
+    }
+  }
+
+  // Into the hash table, at the head of the eviction list.
+  void Link(Entry* e) {
+    if (live + 1 > buckets.size()) Grow();
+    Entry*& b = Bucket(e->client_id, e->page);
+    e->hnext = b;
+    b = e;
+    e->prev = nullptr;
+    e->next = head;
+    if (head != nullptr) head->prev = e;
+    head = e;
+    if (tail == nullptr) tail = e;
+    e->live = true;
+    live += 1;
+    Client::PerShard& ps = Of(e->owner);
+    ps.bytes += BlockBytes(e->size);
+    ps.pages += 1;
+  }
+
+  // Out of the hash table and the eviction list.
+  void Unlink(Entry* e) {
+    for (Entry** p = &Bucket(e->client_id, e->page); *p != nullptr; p = &(*p)->hnext) {
+      if (*p == e) {
+        *p = e->hnext;
+        break;
+      }
+    }
+    if (hand == e) hand = e->prev;
+    (e->prev != nullptr ? e->prev->next : head) = e->next;
+    (e->next != nullptr ? e->next->prev : tail) = e->prev;
+    e->live = false;
+    live -= 1;
+    Client::PerShard& ps = Of(e->owner);
+    ps.bytes -= BlockBytes(e->size);
+    ps.pages -= 1;
+  }
+
+  void Touch(Entry* e) {
+    if (policy == Policy::kSieve) {
+      e->visited = true;
+    } else if (head != e) {
+      // Move to the head.
+      if (hand == e) hand = e->prev;
+      e->prev->next = e->next;
+      (e->next != nullptr ? e->next->prev : tail) = e->prev;
+      e->prev = nullptr;
+      e->next = head;
+      head->prev = e;
+      head = e;
+    }
+  }
+
+  // The entry to evict next, if any; only `only`'s pages when it is given.
+  Entry* Victim(const Client* only) {
+    if (policy == Policy::kLru) {
+      for (Entry* e = tail; e != nullptr; e = e->prev) {
+        if (e->pins == 0 && (only == nullptr || e->owner == only)) return e;
+      }
+      return nullptr;
+    }
+    Entry* e = hand != nullptr ? hand : tail;
+    // Two passes: the first may only clear marks.
+    for (uint64_t steps = 2 * live + 1; steps > 0 && e != nullptr; --steps) {
+      Entry* prev = e->prev != nullptr ? e->prev : tail;
+      if (e->pins == 0 && (only == nullptr || e->owner == only)) {
+        if (!e->visited) {
+          hand = e->prev;
+          return e;
+        }
+        e->visited = false;
+      }
+      e = prev;
+    }
+    hand = e;
+    return nullptr;
+  }
+
+  void PushFree(Entry* e) {
+    e->hnext = free[e->cls];
+    free[e->cls] = e;
+    free_count += 1;
+  }
+
+  void Delete(Entry* e) {
+    bytes -= BlockBytes(e->size);
+    ::operator delete(static_cast<void*>(e), std::align_val_t{64});
+  }
+
+  bool DropOneFree() {
+    for (Entry*& f : free) {
+      if (f != nullptr) {
+        Entry* e = f;
+        f = e->hnext;
+        free_count -= 1;
+        Delete(e);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Takes a live entry out: its block is freed, or detached while pinned.
+  void Remove(Entry* e, bool evicted) {
+    if (evicted) Of(e->owner).evictions += 1;
+    Unlink(e);
+    if (e->pins == 0) {
+      PushFree(e);
+      return;
+    }
+    e->prev = nullptr;
+    e->next = detached;
+    if (detached != nullptr) detached->prev = e;
+    detached = e;
+  }
+
+  // Frees blocks and evicts until the shard holds no more than its budget (pinned
+  // pages may keep it above until they are released).
+  void Trim() {
+    while (bytes > budget) {
+      if (DropOneFree()) continue;
+      Entry* v = Victim(nullptr);
+      if (v == nullptr) return;
+      Remove(v, true);
+    }
+  }
+
+  // A block for a page of `size` bytes owned by `c`, evicting to make room within the
+  // shard's budget and c's slice of its share. Null when there is no room.
+  Entry* Allocate(Client* c, uint32_t size) {
+    const uint64_t need = BlockBytes(size);
+    const int cls = ClassOf(size);
+    const uint64_t slice = c->share() / kShards;
+    Client::PerShard& ps = Of(c);
+    if (need > slice || need > budget) return nullptr;
+    while (ps.bytes + need > slice) {
+      Entry* v = Victim(c);
+      if (v == nullptr) return nullptr;
+      Remove(v, true);
+    }
+    for (;;) {
+      if (Entry* f = free[static_cast<size_t>(cls)]; f != nullptr) {
+        free[static_cast<size_t>(cls)] = f->hnext;
+        free_count -= 1;
+        return f;
+      }
+      if (bytes + need <= budget) {
+        void* p = ::operator new(need, std::align_val_t{64}, std::nothrow);
+        if (p == nullptr) return nullptr;
+        bytes += need;
+        auto* e = static_cast<Entry*>(p);
+        e->cls = static_cast<uint8_t>(cls);
+        e->size = size;
+        return e;
+      }
+      if (DropOneFree()) continue;
+      Entry* v = Victim(nullptr);
+      if (v == nullptr) return nullptr;
+      Remove(v, true);
+    }
+  }
+
+  ~Shard() {
+    auto drop = [this](Entry* e) { ::operator delete(static_cast<void*>(e), std::align_val_t{64}); };
+    for (Entry* e = head; e != nullptr;) {
+      Entry* next = e->next;
+      drop(e);
+      e = next;
+    }
+    for (Entry* e = detached; e != nullptr;) {
+      Entry* next = e->next;
+      drop(e);
+      e = next;
+    }
+    for (Entry* f : free) {
+      while (f != nullptr) {
+        Entry* next = f->hnext;
+        drop(f);
+        f = next;
+      }
+    }
+  }
+};
+
+// ---- Client ----
+
+Client::Client(PageCache* cache, uint64_t id, uint64_t share)
+    : cache_(cache), id_(id), share_(share) {}
+
+Client::~Client() {
+  for (int i = 0; i < kShards; ++i) {
+    Shard& s = cache_->shards_[static_cast<size_t>(i)];
+    std::lock_guard lock(s.mu);
+    for (Entry* e = s.head; e != nullptr;) {
+      Entry* next = e->next;
+      if (e->owner == this) s.Remove(e, false);
+      e = next;
+    }
+    for (Entry* e = s.detached; e != nullptr; e = e->next) {
+      if (e->owner == this) e->owner = nullptr;
+    }
+  }
+}
+
+Shard& Client::ShardOf(uint32_t page) const {
+  return cache_->shards_[Mix(id_, page) & (kShards - 1)];
+}
+
+bool Client::Read(uint32_t page, size_t in_page, std::span<std::byte> dst) {
+  Shard& s = ShardOf(page);
+  std::lock_guard lock(s.mu);
+  Entry* e = s.Find(id_, page);
+  PerShard& ps = per_shard_[static_cast<size_t>(s.index)];
+  if (e == nullptr || in_page + dst.size() > e->size) {
+    ps.misses += 1;
+    return false;
+  }
+  std::memcpy(dst.data(), e->data() + in_page, dst.size());
+  ps.hits += 1;
+  s.Touch(e);
+  return true;
+}
+
+const std::byte* Client::Pin(uint32_t page) {
+  Shard& s = ShardOf(page);
+  std::lock_guard lock(s.mu);
+  Entry* e = s.Find(id_, page);
+  PerShard& ps = per_shard_[static_cast<size_t>(s.index)];
+  if (e == nullptr) {
+    ps.misses += 1;
+    return nullptr;
+  }
+  e->pins += 1;
+  s.pins += 1;
+  ps.pinned += 1;
+  ps.hits += 1;
+  s.Touch(e);
+  return e->data();
+}
+
+bool Client::Put(uint32_t page, std::span<const std::byte> bytes, bool keep) {
+  if (!ValidPageSize(bytes.size())) {
+    Erase(page);
+    return false;
+  }
+  const auto size = static_cast<uint32_t>(bytes.size());
+  for (uint32_t m = max_page_.load(std::memory_order_relaxed);
+       page > m && !max_page_.compare_exchange_weak(m, page, std::memory_order_relaxed);) {
+  }
+  Shard& s = ShardOf(page);
+  std::lock_guard lock(s.mu);
+  Entry* e = s.Find(id_, page);
+  if (e != nullptr && e->pins == 0 && e->size == size) {
+    std::memcpy(e->data(), bytes.data(), size);
+    s.Touch(e);
+    return true;
+  }
+  if (e != nullptr) s.Remove(e, false);
+  Entry* n = s.Allocate(this, size);
+  if (n == nullptr) return false;
+  n->owner = this;
+  n->shard = &s;
+  n->client_id = id_;
+  n->page = page;
+  n->pins = 0;
+  n->visited = keep;
+  std::memcpy(n->data(), bytes.data(), size);
+  s.Link(n);
+  per_shard_[static_cast<size_t>(s.index)].inserts += 1;
+  return true;
+}
+
+void Client::Erase(uint32_t page) {
+  Shard& s = ShardOf(page);
+  std::lock_guard lock(s.mu);
+  if (Entry* e = s.Find(id_, page); e != nullptr) s.Remove(e, false);
+}
+
+template <class Pred>
+void Client::EraseIf(Pred pred) {
+  for (int i = 0; i < kShards; ++i) {
+    Shard& s = cache_->shards_[static_cast<size_t>(i)];
+    std::lock_guard lock(s.mu);
+    if (per_shard_[static_cast<size_t>(i)].pages == 0) continue;
+    for (Entry* e = s.head; e != nullptr;) {
+      Entry* next = e->next;
+      if (e->owner == this && pred(e->page)) s.Remove(e, false);
+      e = next;
+    }
+  }
+}
+
+void Client::EraseAbove(uint32_t page) {
+  if (page >= max_page_.load(std::memory_order_relaxed)) return;
+  EraseIf([page](uint32_t p) { return p > page; });
+}
+
+void Client::EraseAll() {
+  EraseIf([](uint32_t) { return true; });
+}
+
+void Client::set_share(uint64_t bytes) {
+  share_.store(bytes, std::memory_order_relaxed);
+  const uint64_t slice = bytes / kShards;
+  for (int i = 0; i < kShards; ++i) {
+    Shard& s = cache_->shards_[static_cast<size_t>(i)];
+    std::lock_guard lock(s.mu);
+    PerShard& ps = per_shard_[static_cast<size_t>(i)];
+    while (ps.bytes > slice) {
+      Entry* v = s.Victim(this);
+      if (v == nullptr) break;
+      s.Remove(v, true);
+    }
+  }
+}
+
+ClientFigures Client::Figures() const {
+  ClientFigures f;
+  for (int i = 0; i < kShards; ++i) {
+    Shard& s = cache_->shards_[static_cast<size_t>(i)];
+    std::lock_guard lock(s.mu);
+    const PerShard& ps = per_shard_[static_cast<size_t>(i)];
+    f.hits += ps.hits;
+    f.misses += ps.misses;
+    f.inserts += ps.inserts;
+    f.evictions += ps.evictions;
+    f.pinned += ps.pinned;
+    f.pages += ps.pages;
+    f.bytes += ps.bytes;
+  }
+  return f;
+}
+
+// ---- PageCache ----
+
+PageCache& PageCache::Process() {
+  static auto* cache = new PageCache();  // never destroyed: clients may outlive statics
+  return *cache;
+}
+
+PageCache::PageCache(uint64_t budget, Policy policy)
+    : shards_(new Shard[kShards]), budget_(budget), policy_(policy) {
+  for (int i = 0; i < kShards; ++i) {
+    Shard& s = shards_[static_cast<size_t>(i)];
+    s.index = i;
+    s.policy = policy;
+    s.budget = budget / kShards;
+    s.buckets.assign(kInitialBuckets, nullptr);
+  }
+}
+
+PageCache::~PageCache() = default;
+
+std::unique_ptr<Client> PageCache::Connect(uint64_t share) {
+  const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
+  return std::unique_ptr<Client>(new Client(this, id, share));
+}
+
+void PageCache::Unpin(const std::byte* data) {
+  Entry* e = Entry::FromData(data);
+  Shard& s = *e->shard;
+  std::lock_guard lock(s.mu);
+  e->pins -= 1;
+  s.pins -= 1;
+  if (e->owner != nullptr) s.Of(e->owner).pinned -= 1;
+  if (e->pins == 0 && !e->live) {
+    (e->prev != nullptr ? e->prev->next : s.detached) = e->next;
+    if (e->next != nullptr) e->next->prev = e->prev;
+    s.PushFree(e);
+  }
+  if (s.bytes > s.budget) s.Trim();
+}
+
+void PageCache::SetBudget(uint64_t bytes) {
+  budget_.store(bytes, std::memory_order_relaxed);
+  for (int i = 0; i < kShards; ++i) {
+    Shard& s = shards_[static_cast<size_t>(i)];
+    std::lock_guard lock(s.mu);
+    s.budget = bytes / kShards;
+    s.Trim();
+  }
+}
+
+void PageCache::SetPolicy(Policy p) {
+  policy_.store(p, std::memory_order_relaxed);
+  for (int i = 0; i < kShards; ++i) {
+    Shard& s = shards_[static_cast<size_t>(i)];
+    std::lock_guard lock(s.mu);
+    s.policy = p;
+    s.hand = nullptr;
+  }
+}
+
+CacheFigures PageCache::Figures() const {
+  CacheFigures f;
+  f.budget = budget();
+  for (int i = 0; i < kShards; ++i) {
+    Shard& s = shards_[static_cast<size_t>(i)];
+    std::lock_guard lock(s.mu);
+    f.bytes += s.bytes;
+    f.pages += s.live;
+    f.pinned += s.pins;
+    f.free_blocks += s.free_count;
+  }
+  return f;
+}
+
+}  // namespace blaze::cache

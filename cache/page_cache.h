@@ -1,0 +1,152 @@
+// cache/page_cache.h: the process's cache of decompressed pages, shared by every
+// connection of every store, and the pool its page buffers come from.
+//
+// What it holds: whole decoded pages, keyed by (client, page number). A client is one
+// open store (vfs/store.h), shared by the connections that opened that file; the cache
+// knows nothing else about it. Whoever holds a client keeps the cache *exact*: an entry
+// is always what a read of that page would return now, so a store puts every page it
+// writes and erases every page another process changed before serving a read.
+//
+// Sharding: pages spread over kShards shards by a hash of (client, page); each shard has
+// its own mutex, hash table, eviction order and free blocks, and a 1/kShards slice of the
+// budget and of every client's share. Connections on several threads touch one shard
+// lock per page and nothing else.
+//
+// Memory: every block the cache holds (live pages, pages pinned after they were replaced,
+// free blocks kept for reuse) counts against the budget, which the cache never exceeds: a
+// page that cannot be placed (everything pinned) is simply not cached. A block is one
+// allocation, a 64-byte header followed by the page, in eight size classes (512..65536
+// bytes). Once the cache is warm a miss reuses the block of the page it evicts and a hit
+// copies out under the shard lock: neither allocates.
+//
+// Eviction (Policy): SIEVE (default) or LRU. Both keep one list per shard, newest at the
+// head. LRU moves a page to the head on every hit and evicts from the tail. SIEVE only
+// marks a hit page visited; a hand walks from the tail toward the head, clearing marks,
+// and evicts the first unmarked page, so pages touched once by a scan leave before pages
+// touched twice. Put(keep=true) (the store passes b-tree interior pages) inserts a page
+// already marked: it survives one pass of the hand. Pinned pages are never evicted.
+//
+// Pinning: Pin returns a pointer to the cached bytes that stays valid, with the same
+// bytes, until Unpin, even if the page is rewritten (the new version goes to a new
+// block; the old one is freed at its last Unpin) or its client is erased.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace blaze::cache {
+
+enum class Policy : uint8_t { kSieve, kLru };
+std::string_view PolicyName(Policy p);
+std::optional<Policy> ParsePolicy(std::string_view name);
+
+inline constexpr int kShards = 16;
+inline constexpr uint64_t kDefaultBudget = uint64_t{64} << 20;
+// Bytes a page of `page_size` costs against the budget (its block: header + page).
+uint64_t BlockBytes(uint32_t page_size);
+
+// One client's use of the cache (what blaze_stats shows per store).
+struct ClientFigures {
+  uint64_t hits = 0;       // Read/Pin calls that found the page
+  uint64_t misses = 0;     // Read/Pin calls that did not
+  uint64_t inserts = 0;    // pages placed by Put
+  uint64_t evictions = 0;  // pages evicted to make room (not erased by the client)
+  uint64_t pinned = 0;     // pins outstanding
+  uint64_t pages = 0;      // pages cached
+  uint64_t bytes = 0;      // bytes of their blocks
+};
+
+// The whole cache.
+struct CacheFigures {
+  uint64_t budget = 0;
+  uint64_t bytes = 0;        // held: live, pinned-and-replaced and free blocks
+  uint64_t pages = 0;        // live pages
+  uint64_t pinned = 0;       // pins outstanding
+  uint64_t free_blocks = 0;  // blocks kept for reuse
+};
+
+class PageCache;
+struct Shard;
+struct Entry;
+
+// A store's handle on the cache. Every member may be called from any thread.
+class Client {
+ public:
+  ~Client();  // erases the client's pages (pinned ones live on until their Unpin)
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Copies dst.size() bytes at in_page of `page` into dst: true on a hit.
+  bool Read(uint32_t page, size_t in_page, std::span<std::byte> dst);
+  // The cached bytes of `page`, valid and unchanged until PageCache::Unpin; null on a miss.
+  const std::byte* Pin(uint32_t page);
+  // Places `bytes` (one whole page, 512..65536, a power of two) as the page's content,
+  // replacing what was cached. False if there was no room (the page is then not cached).
+  bool Put(uint32_t page, std::span<const std::byte> bytes, bool keep = false);
+  void Erase(uint32_t page);
+  void EraseAbove(uint32_t page);  // every page numbered above `page`
+  void EraseAll();
+
+  // The most this client may hold (0: nothing is cached for it).
+  void set_share(uint64_t bytes);
+  uint64_t share() const { return share_.load(std::memory_order_relaxed); }
+  ClientFigures Figures() const;
+
+ private:
+  friend class PageCache;
+  friend struct Shard;
+  Client(PageCache* cache, uint64_t id, uint64_t share);
+  Shard& ShardOf(uint32_t page) const;
+  template <class Pred>
+  void EraseIf(Pred pred);
+
+  PageCache* const cache_;
+  const uint64_t id_;
+  std::atomic<uint64_t> share_;
+  // Per shard, guarded by that shard's mutex.
+  struct alignas(64) PerShard {
+    uint64_t bytes = 0, pages = 0, hits = 0, misses = 0, inserts = 0, evictions = 0;
+    uint64_t pinned = 0;
+  };
+  std::array<PerShard, kShards> per_shard_{};
+  std::atomic<uint32_t> max_page_{0};  // no page above this was ever put
+};
+
+class PageCache {
+ public:
+  // The process's cache (kDefaultBudget, SIEVE until told otherwise).
+  static PageCache& Process();
+
+  explicit PageCache(uint64_t budget = kDefaultBudget, Policy policy = Policy::kSieve);
+  ~PageCache();  // REQUIRES: every client gone and every pin released
+  PageCache(const PageCache&) = delete;
+  PageCache& operator=(const PageCache&) = delete;
+
+  // A new client that may hold up to `share` bytes (more than the budget: the budget).
+  std::unique_ptr<Client> Connect(uint64_t share = UINT64_MAX);
+
+  // Releases a pointer from Client::Pin.
+  static void Unpin(const std::byte* data);
+
+  // Evicts (and frees blocks) down to a smaller budget at once.
+  void SetBudget(uint64_t bytes);
+  uint64_t budget() const { return budget_.load(std::memory_order_relaxed); }
+  void SetPolicy(Policy p);
+  Policy policy() const { return policy_.load(std::memory_order_relaxed); }
+  CacheFigures Figures() const;
+
+ private:
+  friend class Client;
+  std::unique_ptr<Shard[]> shards_;
+  std::atomic<uint64_t> budget_;
+  std::atomic<Policy> policy_;
+  std::atomic<uint64_t> next_id_{1};
+};
+
+}  // namespace blaze::cache
