@@ -316,13 +316,13 @@ Shard& Client::ShardOf(uint32_t page) const {
   return cache_->shards_[Mix(id_, page) & (kShards - 1)];
 }
 
-bool Client::Read(uint32_t page, size_t in_page, std::span<std::byte> dst) {
+bool Client::Read(uint32_t page, size_t in_page, std::span<std::byte> dst, bool count) {
   Shard& s = ShardOf(page);
   std::lock_guard lock(s.mu);
   Entry* e = s.Find(id_, page);
   PerShard& ps = per_shard_[static_cast<size_t>(s.index)];
   if (e == nullptr || in_page + dst.size() > e->size) {
-    ps.misses += 1;
+    if (count) ps.misses += 1;
     return false;
   }
   std::memcpy(dst.data(), e->data() + in_page, dst.size());
@@ -331,19 +331,19 @@ bool Client::Read(uint32_t page, size_t in_page, std::span<std::byte> dst) {
   return true;
 }
 
-const std::byte* Client::Pin(uint32_t page) {
+const std::byte* Client::Pin(uint32_t page, bool count) {
   Shard& s = ShardOf(page);
   std::lock_guard lock(s.mu);
   Entry* e = s.Find(id_, page);
   PerShard& ps = per_shard_[static_cast<size_t>(s.index)];
   if (e == nullptr) {
-    ps.misses += 1;
+    if (count) ps.misses += 1;
     return nullptr;
   }
   e->pins += 1;
   s.pins += 1;
   ps.pinned += 1;
-  ps.hits += 1;
+  if (count) ps.hits += 1;
   s.Touch(e);
   return e->data();
 }

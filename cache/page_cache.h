@@ -82,10 +82,12 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  // Copies dst.size() bytes at in_page of `page` into dst: true on a hit.
-  bool Read(uint32_t page, size_t in_page, std::span<std::byte> dst);
-  // The cached bytes of `page`, valid and unchanged until PageCache::Unpin; null on a miss.
-  const std::byte* Pin(uint32_t page);
+  // Copies dst.size() bytes at in_page of `page` into dst: true on a hit. `count`
+  // false: a miss is not counted (the caller looks again, counted, under its own lock).
+  bool Read(uint32_t page, size_t in_page, std::span<std::byte> dst, bool count = true);
+  // The cached bytes of `page`, valid and unchanged until PageCache::Unpin; null on a
+  // miss. `count` false: neither a hit nor a miss is counted (a second look).
+  const std::byte* Pin(uint32_t page, bool count = true);
   // Places `bytes` (one whole page, 512..65536, a power of two) as the page's content,
   // replacing what was cached. False if there was no room (the page is then not cached).
   bool Put(uint32_t page, std::span<const std::byte> bytes, bool keep = false);
