@@ -23,6 +23,7 @@ constexpr int kColFile = 1;
 constexpr int kColFirstCounter = 2;
 constexpr int kColFirstFigure = kColFirstCounter + vfs::kCounterCount;
 constexpr int kColRatio = kColFirstFigure + vfs::kFigureCount;
+constexpr int kColHitRatio = kColRatio + 1;
 
 std::string Schema() {
   std::string sql = "CREATE TABLE x(vfs TEXT, file TEXT";
@@ -36,8 +37,9 @@ std::string Schema() {
     sql += name;
     sql += " INTEGER";
   }
-  // logical_bytes / stored_bytes; NULL while nothing is stored.
-  return sql + ", ratio REAL)";
+  // ratio: logical_bytes / stored_bytes, NULL while nothing is stored; hit_ratio:
+  // cache_hits / (cache_hits + cache_misses), NULL before the first read.
+  return sql + ", ratio REAL, hit_ratio REAL)";
 }
 
 struct Cursor {
@@ -121,6 +123,14 @@ int XColumn(sqlite3_vtab_cursor* cur, sqlite3_context* ctx, int col) noexcept {
       sqlite3_result_null(ctx);
     } else {
       sqlite3_result_double(ctx, static_cast<double>(logical) / static_cast<double>(stored));
+    }
+  } else if (col == kColHitRatio) {
+    const uint64_t hits = row.figures[static_cast<int>(vfs::Figure::kCacheHits)];
+    const uint64_t misses = row.figures[static_cast<int>(vfs::Figure::kCacheMisses)];
+    if (hits + misses == 0) {
+      sqlite3_result_null(ctx);
+    } else {
+      sqlite3_result_double(ctx, static_cast<double>(hits) / static_cast<double>(hits + misses));
     }
   }
   return SQLITE_OK;

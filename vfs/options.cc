@@ -19,6 +19,7 @@ struct Given {
   std::optional<uint64_t> checkpoint_bytes;
   std::optional<bool> absorb;
   std::optional<uint64_t> write_buffer_bytes;
+  std::optional<uint64_t> cache_bytes;
 };
 
 Status BadValue(std::string_view key, std::string_view value, std::string_view expected) {
@@ -42,7 +43,7 @@ struct ParamDef {
   Status (*parse)(std::string_view key, std::string_view value, Given& given);
 };
 
-constexpr std::array<ParamDef, 5> kParams = {{
+constexpr std::array<ParamDef, 6> kParams = {{
     {"blaze_codec",
      [](std::string_view key, std::string_view value, Given& given) {
        given.codec = compress::CodecFromName(value);
@@ -66,6 +67,13 @@ constexpr std::array<ParamDef, 5> kParams = {{
        return given.write_buffer_bytes && *given.write_buffer_bytes <= (uint64_t{1} << 34)
                   ? Status::Ok()
                   : BadValue(key, value, "a byte count from 0 (none) to 2^34");
+     }},
+    {"blaze_cache",
+     [](std::string_view key, std::string_view value, Given& given) {
+       given.cache_bytes = ParseNumber<uint64_t>(value);
+       return given.cache_bytes && *given.cache_bytes <= (uint64_t{1} << 40)
+                  ? Status::Ok()
+                  : BadValue(key, value, "a byte count from 0 (no caching) to 2^40");
      }},
     {"blaze_journal",
      [](std::string_view key, std::string_view value, Given& given) {
@@ -121,6 +129,7 @@ Result<StoreOptions> ParseStoreOptions(std::span<const UriParam> params) {
   if (given.checkpoint_bytes) options.checkpoint_bytes = *given.checkpoint_bytes;
   if (given.absorb) options.absorb_journal = *given.absorb;
   if (given.write_buffer_bytes) options.write_buffer_bytes = *given.write_buffer_bytes;
+  options.cache_bytes = given.cache_bytes;
   if (Status s = compress::ValidateSpec(options.codec); !s.ok()) {
     return Status(Code::kInvalidArgument,
                   "bad value '" + std::to_string(options.codec.level) +

@@ -8,6 +8,7 @@
 // than an error. Other parameters belong to SQLite or other VFSes and are ignored here.
 #pragma once
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -25,6 +26,9 @@ struct StoreOptions {
   bool absorb_journal = false;
   // blaze_write_buffer: bytes of the open transaction's pages kept in memory (0: none).
   uint64_t write_buffer_bytes = uint64_t{8} << 20;
+  // blaze_cache: the most this database may hold in the process's page cache (unset:
+  // up to the whole budget). The latest open that gives it sets it for the file.
+  std::optional<uint64_t> cache_bytes;
 };
 
 struct UriParam {

@@ -55,12 +55,20 @@ enum class Figure : int {
   kPageFileSyncs,  // syncs of the page file
   kDecompressions, // pages decoded for reads
   kReloads,        // views reloaded after another process changed the store
+  kCacheHits,      // reads and fetches served from the page cache
+  kCacheMisses,    // reads and fetches that had to decode (or read a written page)
+  kCacheEvictions, // the store's pages evicted to make room
+  kCachePinned,    // pages pinned by xFetch now
+  kCachePages,     // the store's pages in the cache now
+  kCacheBytes,     // bytes they hold
   kCount
 };
 inline constexpr int kFigureCount = static_cast<int>(Figure::kCount);
 inline constexpr std::array<std::string_view, kFigureCount> kFigureNames = {
     "logical_bytes", "stored_bytes", "log_bytes",       "frames",        "commits",
     "log_syncs",     "checkpoints",  "page_file_syncs", "decompressions", "reloads",
+    "cache_hits",    "cache_misses", "cache_evictions", "cache_pinned",   "cache_pages",
+    "cache_bytes",
 };
 using FigureValues = std::array<uint64_t, kFigureCount>;
 

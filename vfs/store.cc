@@ -77,9 +77,37 @@ class BatchWriter {
 }  // namespace
 
 Store::Store(std::unique_ptr<File> log, StoreConfig config)
-    : log_(std::move(log)), config_(std::move(config)) {}
+    : log_(std::move(log)), config_(std::move(config)) {
+  if (config_.cache != nullptr) cache_ = config_.cache->Connect(config_.cache_share);
+}
 
 Store::~Store() = default;
+
+class Store::ViewLock {
+ public:
+  explicit ViewLock(Store* store) : store_(store), lock_(store->mu_) {}
+  ~ViewLock() { store_->Publish(); }
+  ViewLock(const ViewLock&) = delete;
+  ViewLock& operator=(const ViewLock&) = delete;
+
+ private:
+  Store* const store_;
+  std::lock_guard<std::mutex> lock_;  // released after Publish
+};
+
+void Store::Publish() {
+  if (cache_ == nullptr) return;
+  if (!loaded_ || broken_) {
+    fast_size_.store(kNoFastPath, std::memory_order_release);
+    return;
+  }
+  fast_page_size_.store(page_size_, std::memory_order_release);
+  fast_size_.store(uint64_t{pages_} * page_size_, std::memory_order_release);
+}
+
+void Store::SetCacheShare(uint64_t bytes) {
+  if (cache_ != nullptr) cache_->set_share(bytes);
+}
 
 Status Store::Probe(File& db) {
   Result<uint64_t> size = db.Size();
@@ -118,6 +146,7 @@ uint64_t Store::Size() {
 StoreFigures Store::Figures() {
   std::lock_guard lock(mu_);
   StoreFigures f = figures_;
+  if (cache_ != nullptr) f.cache = cache_->Figures();
   f.logical_bytes = uint64_t{pages_} * page_size_;
   if (log_ != nullptr) {
     Result<uint64_t> n = log_->Size();
@@ -137,6 +166,7 @@ uint64_t Store::NewSalt() {
 
 Status Store::Broken(Status s) {
   broken_ = true;
+  fast_size_.store(kNoFastPath, std::memory_order_release);
   broken_by_ = s;
   return s;
 }
@@ -287,8 +317,14 @@ Status Store::LoadMap(File& db, const PageFileHeader& h) {
         }
         for (uint32_t i = 0; i < n; ++i) {
           const std::byte* me = chunk.value().data() + uint64_t{i} * kEntrySize;
-          map[first + i] = DecodeEntry(me);
-          map_gen[first + i] = wal::LoadU32(me + kEntryReservedOffset);
+          const uint32_t p = first + i;
+          map[p] = DecodeEntry(me);
+          map_gen[p] = wal::LoadU32(me + kEntryReservedOffset);
+          // A cached page whose slot moved may hold another version (the cache keeps
+          // pages of this view; see InvalidateChanged).
+          if (p < map_.size() && (map_[p] != map[p] || map_gen_[p] != map_gen[p])) {
+            stale_pages_.push_back(p + 1);
+          }
         }
       }
       for (uint32_t i = 0; i < n; ++i) {
@@ -319,7 +355,15 @@ Status Store::LoadMap(File& db, const PageFileHeader& h) {
 
 Status Store::LoadLocked(File& db) {
   figures_.reloads += 1;
+  // The cache holds pages of the view being replaced. It can be kept, less the pages
+  // that changed, when that view was whole: loaded, not broken, no transaction of ours
+  // in it (whose pages a reload drops).
+  const bool cache_was_exact = loaded_ && !broken_ && !txn_open_ && wbuf_.empty();
+  const uint32_t old_page_size = page_size_;
+  const uint32_t old_floor = map_floor_;
+  const uint64_t old_salt = log_salt_;
   for (int attempt = 0; attempt < kLoadAttempts; ++attempt) {
+    stale_pages_.clear();
     Result<uint64_t> db_size = db.Size();
     if (!db_size.ok()) return db_size.status();
     PageFileHeader h;
@@ -383,11 +427,19 @@ Status Store::LoadLocked(File& db) {
                                         " differs from the page file's " +
                                         std::to_string(page_size_));
     }
+    std::unordered_map<uint32_t, uint64_t> old_index = std::move(index_);
     index_ = usable ? std::move(log.index) : std::unordered_map<uint32_t, uint64_t>{};
     pages_ = usable && log.db_pages ? *log.db_pages : header_.page_count;
     map_floor_ = std::min(header_.page_count, usable && log.min_db_pages ? *log.min_db_pages
                                                                         : header_.page_count);
     log_salt_ = usable ? log.header.salt : 0;
+    if (cache_ != nullptr) {
+      if (cache_was_exact && !empty && page_size_ == old_page_size) {
+        InvalidateChanged(old_index, old_salt, old_floor);
+      } else {
+        cache_->EraseAll();
+      }
+    }
     log_seen_size_ = 0;
     log_has_tail_ = false;
     if (log_ != nullptr) {
@@ -432,7 +484,7 @@ Status Store::ReloadIfPageFileMoved(File& db) {
 }
 
 Status Store::Refresh(File& db) {
-  std::lock_guard lock(mu_);
+  ViewLock lock(this);
   return RefreshLocked(db);
 }
 
@@ -521,19 +573,78 @@ Status Store::ReadPageOnce(File& db, uint32_t page, std::span<std::byte> dst) {
 
 Status Store::ReadPage(File& db, uint32_t page, std::span<std::byte> dst) {
   Status s = ReadPageOnce(db, page, dst);
-  if (s.ok() || s.code() == Code::kIoError || txn_open_) return s;
-  // Another process may have reset the log or reused the extent since our view was
-  // taken: reload, and try once more. A second failure is real.
-  if (Status r = LoadLocked(db); !r.ok()) return r;
-  if (page > pages_) {
-    std::memset(dst.data(), 0, dst.size());
-    return Status::Ok();
+  if (!s.ok() && s.code() != Code::kIoError && !txn_open_) {
+    // Another process may have reset the log or reused the extent since our view was
+    // taken: reload, and try once more. A second failure is real.
+    if (Status r = LoadLocked(db); !r.ok()) return r;
+    if (page > pages_) {
+      std::memset(dst.data(), 0, dst.size());
+      return Status::Ok();
+    }
+    s = ReadPageOnce(db, page, dst);
   }
-  return ReadPageOnce(db, page, dst);
+  if (s.ok()) CachePut(page, dst);
+  return s;
+}
+
+bool Store::ReadCached(uint32_t page, size_t in_page, std::span<std::byte> dst) {
+  return cache_ != nullptr && cache_->Read(page, in_page, dst);
+}
+
+void Store::CachePut(uint32_t page, std::span<const std::byte> bytes) {
+  if (cache_ == nullptr) return;
+  cache_->Put(page, bytes, config_.keep_page != nullptr && config_.keep_page(page, bytes));
+}
+
+void Store::InvalidateChanged(const std::unordered_map<uint32_t, uint64_t>& old_index,
+                              uint64_t old_salt, uint32_t old_floor) {
+  // A page's bytes are those of its source: a frame (log salt and offset; a committed
+  // frame is never rewritten within its log generation) or a page-file slot (offset and
+  // generation; LoadMap listed the entries that changed in stale_pages_). A page whose
+  // source may differ is erased.
+  const bool same_log = log_salt_ == old_salt;
+  for (const auto& [page, at] : old_index) {
+    auto it = index_.find(page);
+    if (!same_log || it == index_.end() || it->second != at) cache_->Erase(page);
+  }
+  for (const auto& [page, at] : index_) {
+    auto it = old_index.find(page);
+    if (!same_log || it == old_index.end() || it->second != at) cache_->Erase(page);
+  }
+  for (uint32_t page : stale_pages_) cache_->Erase(page);
+  stale_pages_.clear();
+  // Pages between the two map floors read as zeros in one view and from the map in the
+  // other.
+  const uint32_t lo = std::min(old_floor, map_floor_);
+  const uint32_t hi = std::max(old_floor, map_floor_);
+  if (hi - lo > 4096) {
+    cache_->EraseAbove(lo);
+  } else {
+    for (uint32_t page = lo + 1; page <= hi; ++page) cache_->Erase(page);
+  }
+  cache_->EraseAbove(pages_);
 }
 
 Result<size_t> Store::Read(File& db, uint64_t offset, std::span<std::byte> dst) {
-  std::lock_guard lock(mu_);
+  // Without the lock, when every page is cached (see "Thread safety" in store.h).
+  if (const uint64_t size = fast_size_.load(std::memory_order_acquire); size != kNoFastPath) {
+    if (offset >= size) return size_t{0};
+    const uint32_t page_size = fast_page_size_.load(std::memory_order_acquire);
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(dst.size(), size - offset));
+    size_t done = 0;
+    while (done < n) {
+      const uint64_t at = offset + done;
+      const size_t in_page = static_cast<size_t>(at % page_size);
+      const size_t take = std::min<size_t>(n - done, page_size - in_page);
+      if (!cache_->Read(static_cast<uint32_t>(at / page_size + 1), in_page,
+                        dst.subspan(done, take), /*count=*/false)) {
+        break;
+      }
+      done += take;
+    }
+    if (done == n) return n;
+  }
+  ViewLock lock(this);
   if (!loaded_ || broken_) {
     if (Status s = LoadLocked(db); !s.ok()) return s;
   }
@@ -542,13 +653,42 @@ Result<size_t> Store::Read(File& db, uint64_t offset, std::span<std::byte> dst) 
   const size_t n = static_cast<size_t>(std::min<uint64_t>(dst.size(), size - offset));
   Status s = ForEachPiece(offset, n, page_size_, [&](uint32_t page, size_t in_page, size_t done,
                                                     size_t take) {
-    if (take == page_size_) return ReadPage(db, page, dst.subspan(done, take));
+    const std::span<std::byte> piece = dst.subspan(done, take);
+    if (ReadCached(page, in_page, piece)) return Status::Ok();
+    if (take == page_size_) return ReadPage(db, page, piece);
     Status r = ReadPage(db, page, page_buf_);
-    if (r.ok()) std::memcpy(dst.data() + done, page_buf_.data() + in_page, take);
+    if (r.ok()) std::memcpy(piece.data(), page_buf_.data() + in_page, take);
     return r;
   });
   if (!s.ok()) return s;
   return n;
+}
+
+Result<const std::byte*> Store::Fetch(File& db, uint64_t offset, size_t length) {
+  if (cache_ == nullptr) return nullptr;
+  bool looked = false;
+  if (const uint64_t size = fast_size_.load(std::memory_order_acquire); size != kNoFastPath) {
+    const uint32_t page_size = fast_page_size_.load(std::memory_order_acquire);
+    if (page_size == 0 || length != page_size || offset % page_size != 0 ||
+        offset + length > size) {
+      return nullptr;
+    }
+    const std::byte* p = cache_->Pin(static_cast<uint32_t>(offset / page_size + 1));
+    if (p != nullptr) return p;
+    looked = true;
+  }
+  ViewLock lock(this);
+  if (!loaded_ || broken_) {
+    if (Status s = LoadLocked(db); !s.ok()) return s;
+  }
+  if (page_size_ == 0 || length != page_size_ || offset % page_size_ != 0 ||
+      offset + length > uint64_t{pages_} * page_size_) {
+    return nullptr;
+  }
+  const auto page = static_cast<uint32_t>(offset / page_size_ + 1);
+  if (const std::byte* p = cache_->Pin(page, !looked); p != nullptr) return p;
+  if (Status s = ReadPage(db, page, page_buf_); !s.ok()) return s;
+  return cache_->Pin(page, /*count=*/false);  // null: no room in the cache
 }
 
 // ---- Writes ----
@@ -619,6 +759,7 @@ Status Store::WritePage(uint32_t page, std::span<const std::byte> src) {
 }
 
 Status Store::BufferPage(uint32_t page, std::span<const std::byte> src) {
+  CachePut(page, src);
   const uint64_t limit = config_.write_buffer_bytes / page_size_;
   if (limit == 0) return WritePage(page, src);
   auto it = wbuf_.find(page);
@@ -675,7 +816,7 @@ void Store::DropBuffered(uint32_t above) {
 }
 
 Status Store::Write(File& db, uint64_t offset, std::span<const std::byte> src) {
-  std::lock_guard lock(mu_);
+  ViewLock lock(this);
   if (src.empty()) return Status::Ok();
   uint32_t first = kDefaultPageSize;
   if (wal::IsValidPageSize(static_cast<uint32_t>(src.size())) && offset % src.size() == 0) {
@@ -691,7 +832,7 @@ Status Store::Write(File& db, uint64_t offset, std::span<const std::byte> src) {
     // A piece of a page: read-modify-write.
     Status r;
     if (page <= pages_) {
-      r = ReadPage(db, page, page_buf_);
+      if (!ReadCached(page, 0, page_buf_)) r = ReadPage(db, page, page_buf_);
     } else {
       std::memset(page_buf_.data(), 0, page_buf_.size());
     }
@@ -703,7 +844,7 @@ Status Store::Write(File& db, uint64_t offset, std::span<const std::byte> src) {
 }
 
 Status Store::Truncate(File& db, uint64_t size) {
-  std::lock_guard lock(mu_);
+  ViewLock lock(this);
   if (size == uint64_t{pages_} * page_size_) return Status::Ok();
   if (Status s = BeginWrite(db, kDefaultPageSize); !s.ok()) return Broken(std::move(s));
   const uint64_t new_pages64 = (size + page_size_ - 1) / page_size_;
@@ -712,6 +853,7 @@ Status Store::Truncate(File& db, uint64_t size) {
   if (new_pages < pages_) {
     std::erase_if(index_, [&](const auto& entry) { return entry.first > new_pages; });
     DropBuffered(new_pages);
+    if (cache_ != nullptr) cache_->EraseAbove(new_pages);
     map_floor_ = std::min(map_floor_, new_pages);
     txn_cut_ = std::min(txn_cut_, new_pages);
   }
@@ -729,7 +871,7 @@ Status Store::Truncate(File& db, uint64_t size) {
 // ---- Commit points and checkpoints ----
 
 Status Store::Commit(File& db, bool sync, bool may_checkpoint) {
-  std::lock_guard lock(mu_);
+  ViewLock lock(this);
   return CommitLocked(db, sync, may_checkpoint);
 }
 
@@ -777,14 +919,14 @@ Status Store::CommitLocked(File& db, bool sync, bool may_checkpoint) {
 }
 
 Status Store::Checkpoint(File& db) {
-  std::lock_guard lock(mu_);
+  ViewLock lock(this);
   if (Status s = RefreshLocked(db); !s.ok()) return s;
   if (Status s = CommitLocked(db, false, false); !s.ok()) return s;
   return CheckpointLocked(db, false);
 }
 
 Status Store::Compact(File& db) {
-  std::lock_guard lock(mu_);
+  ViewLock lock(this);
   if (Status s = RefreshLocked(db); !s.ok()) return s;
   if (Status s = CommitLocked(db, false, false); !s.ok()) return s;
   if (Status s = CheckpointLocked(db, false); !s.ok()) return s;

@@ -30,10 +30,21 @@
 // another process may have reset the log or reused the extent; a second failure is
 // reported (kChecksum: SQLITE_IOERR_DATA; kCorrupt: SQLITE_CORRUPT).
 //
-// Thread safety: every public member may be called from any thread; one mutex
-// serializes them (issue 5's cache moves decoded reads out from under it).
+// Decoded pages (cache/page_cache.h): with a cache, every page read or written goes into
+// the process's page cache under this store's client, and the cache is kept exact: a
+// write puts the new bytes, a truncate erases the pages cut, and a reload that finds
+// another process's commits erases the pages whose source (log frame or page-file slot)
+// changed. A read whose pages are all cached takes no store lock at all: one shard lock
+// and one copy per page. Fetch pins a cached page for SQLite's xFetch.
+//
+// Thread safety: every public member may be called from any thread. One mutex
+// serializes everything but cached reads; the fast path reads the published logical size
+// (an atomic) and the cache, which stays exact because every change of the view is made,
+// and reflected in the cache, under the mutex, and SQLite's locks keep a page that one
+// connection reads from being rewritten by another at the same time.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <list>
 #include <memory>
@@ -44,6 +55,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cache/page_cache.h"
 #include "common/file.h"
 #include "common/status.h"
 #include "compress/codec.h"
@@ -70,6 +82,11 @@ struct StoreConfig {
   uint64_t write_buffer_bytes = uint64_t{8} << 20;
   // Nothing is ever written: no log is created, no tail trimmed, no checkpoint.
   bool read_only = false;
+  // The cache decoded pages go to (null: none), and the most this store may hold there.
+  cache::PageCache* cache = nullptr;
+  uint64_t cache_share = UINT64_MAX;
+  // Pages worth keeping through a scan (the vfs layer names b-tree interior pages).
+  bool (*keep_page)(uint32_t page, std::span<const std::byte> bytes) = nullptr;
   // Names the file in error messages.
   std::string name;
 };
@@ -86,6 +103,7 @@ struct StoreFigures {
   uint64_t page_file_syncs = 0;  // syncs of the page file (two per checkpoint)
   uint64_t decodes = 0;          // pages decompressed for reads
   uint64_t reloads = 0;          // views reloaded from disk (another process changed it)
+  cache::ClientFigures cache;    // this store's pages in the page cache
 };
 
 class Store {
@@ -109,6 +127,11 @@ class Store {
   // Reads up to dst.size() bytes at `offset`. Returns how many bytes exist there (fewer
   // at the end of the database); dst past them is left unchanged.
   [[nodiscard]] Result<size_t> Read(File& db, uint64_t offset, std::span<std::byte> dst);
+
+  // The decoded bytes of the whole page at `offset` (page_size() bytes), pinned in the
+  // cache until cache::PageCache::Unpin; null when there is no cache, the request is not
+  // one whole page of the database, or the cache has no room.
+  [[nodiscard]] Result<const std::byte*> Fetch(File& db, uint64_t offset, size_t length);
 
   // Writes src at `offset` (pending until the next Commit).
   [[nodiscard]] Status Write(File& db, uint64_t offset, std::span<const std::byte> src);
@@ -134,9 +157,12 @@ class Store {
 
   StoreFigures Figures();
   uint32_t page_size();  // 0 while the store is empty
+  // The most this store may hold in the cache (takes effect at once).
+  void SetCacheShare(uint64_t bytes);
 
  private:
-  struct Location;
+  // Holds mu_; at release publishes the logical size the lock-free read path uses.
+  class ViewLock;
 
   // The view of a store with no map and no free-space holes (an empty or new store).
   void InstallEmptyView(uint32_t page_size, const PageFileHeader& header);
@@ -152,7 +178,16 @@ class Store {
   [[nodiscard]] Status BeginWrite(File& db, uint32_t first_page_size);
   [[nodiscard]] Status CreateStore(File& db, uint32_t page_size);
   [[nodiscard]] Status ResetLog();
+  // Reads a whole page from the view (write buffer, log or page file) and caches it.
   [[nodiscard]] Status ReadPage(File& db, uint32_t page, std::span<std::byte> dst);
+  // Cached bytes of [in_page, in_page + dst.size()) of `page`, counting a miss or hit.
+  bool ReadCached(uint32_t page, size_t in_page, std::span<std::byte> dst);
+  void CachePut(uint32_t page, std::span<const std::byte> bytes);
+  // Erases the cached pages whose content the view just installed may have changed:
+  // `old_index`/`old_salt` are the log view before, stale_pages_ the map entries changed.
+  void InvalidateChanged(const std::unordered_map<uint32_t, uint64_t>& old_index,
+                         uint64_t old_salt, uint32_t old_floor);
+  void Publish();
   [[nodiscard]] Status ReadPageOnce(File& db, uint32_t page, std::span<std::byte> dst);
   [[nodiscard]] Status WritePage(uint32_t page, std::span<const std::byte> src);
   // Write buffer (StoreConfig::write_buffer_bytes): keeps the page, may evict another.
@@ -207,6 +242,14 @@ class Store {
   uint64_t salt_counter_ = 0;
 
   StoreFigures figures_;
+
+  std::unique_ptr<cache::Client> cache_;
+  std::vector<uint32_t> stale_pages_;  // LoadMap: pages whose map entry changed
+  // The logical size in bytes for reads that take no lock, or kNoFastPath while the
+  // view is not loaded or broken (such reads then take the lock and load).
+  static constexpr uint64_t kNoFastPath = UINT64_MAX;
+  std::atomic<uint64_t> fast_size_{kNoFastPath};
+  std::atomic<uint32_t> fast_page_size_{0};  // published before fast_size_
 };
 
 }  // namespace blaze::vfs

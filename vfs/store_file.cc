@@ -77,7 +77,23 @@ FigureValues ToFigures(const StoreFigures& f) {
   v[static_cast<int>(Figure::kPageFileSyncs)] = f.page_file_syncs;
   v[static_cast<int>(Figure::kDecompressions)] = f.decodes;
   v[static_cast<int>(Figure::kReloads)] = f.reloads;
+  v[static_cast<int>(Figure::kCacheHits)] = f.cache.hits;
+  v[static_cast<int>(Figure::kCacheMisses)] = f.cache.misses;
+  v[static_cast<int>(Figure::kCacheEvictions)] = f.cache.evictions;
+  v[static_cast<int>(Figure::kCachePinned)] = f.cache.pinned;
+  v[static_cast<int>(Figure::kCachePages)] = f.cache.pages;
+  v[static_cast<int>(Figure::kCacheBytes)] = f.cache.bytes;
   return v;
+}
+
+// Whether a decoded page is a b-tree interior page (SQLite's file format: the page type
+// byte opens the page, after the 100-byte file header on page 1; 2 and 5 are interior
+// index and table pages). The cache keeps them through a scan.
+bool IsInteriorPage(uint32_t page, std::span<const std::byte> bytes) {
+  const size_t at = page == 1 ? 100 : 0;
+  if (bytes.size() <= at) return false;
+  const auto type = static_cast<uint8_t>(bytes[at]);
+  return type == 2 || type == 5;
 }
 
 // Finds or creates the store of the database file just opened as zName. Nothing is read
@@ -90,6 +106,7 @@ int AcquireStore(BlazeVfs* vfs, const char* zName, int flags, const StoreOptions
   auto& all = OpenStores();
   if (auto it = all.find(key); it != all.end()) {
     it->second->refs += 1;
+    if (options.cache_bytes) it->second->store->SetCacheShare(*options.cache_bytes);
     *out = it->second;
     return SQLITE_OK;
   }
@@ -113,6 +130,9 @@ int AcquireStore(BlazeVfs* vfs, const char* zName, int flags, const StoreOptions
   config.write_buffer_bytes = options.write_buffer_bytes;
   config.read_only = read_only;
   config.name = zName;
+  config.cache = &cache::PageCache::Process();
+  config.cache_share = options.cache_bytes.value_or(UINT64_MAX);
+  config.keep_page = IsInteriorPage;
   auto open = std::make_unique<OpenStore>();
   open->key = key;
   open->store = std::make_unique<Store>(std::move(log_file), std::move(config));
@@ -337,8 +357,14 @@ int StoreFile::FileControl(int op, void* pArg) {
     case SQLITE_FCNTL_SIZE_HINT:
     case SQLITE_FCNTL_CHUNK_SIZE:
       return SQLITE_OK;  // the logical file has no physical size to prepare
-    case SQLITE_FCNTL_MMAP_SIZE:
-      return SQLITE_OK;  // mapping the page file would expose compressed bytes
+    case SQLITE_FCNTL_MMAP_SIZE: {
+      // Not passed down: mapping the page file would expose compressed bytes. The size
+      // bounds the offsets xFetch serves from the page cache instead.
+      auto* size = static_cast<sqlite3_int64*>(pArg);
+      if (*size >= 0) mmap_size_ = *size;
+      *size = mmap_size_;
+      return SQLITE_OK;
+    }
     case kFcntlCheckpoint:
       return RunMaintenance(false);
     case kFcntlCompact:
@@ -409,11 +435,25 @@ int StoreFile::ShmUnmap(int deleteFlag) {
   return Lower()->xShmUnmap(LowerFile(), deleteFlag);
 }
 
-int StoreFile::Fetch(sqlite3_int64, int, void** pp) {
-  *pp = nullptr;  // no mapping of decoded pages yet (issue 5): SQLite falls back to xRead
+int StoreFile::Fetch(sqlite3_int64 iOfst, int iAmt, void** pp) {
+  *pp = nullptr;  // no pointer: SQLite reads the page with xRead instead
+  if (iOfst < 0 || iAmt <= 0 || iOfst + iAmt > mmap_size_) return SQLITE_OK;
+  Result<const std::byte*> page =
+      open_->store->Fetch(*db_, static_cast<uint64_t>(iOfst), static_cast<size_t>(iAmt));
+  if (!page.ok()) return Report(page.status(), SQLITE_IOERR_MMAP, "fetch");
+  if (page.value() != nullptr) {
+    stats().Add(Counter::kFetches);
+    // SQLite only reads a fetched page (it copies a page before changing it).
+    *pp = const_cast<std::byte*>(page.value());
+  }
   return SQLITE_OK;
 }
 
-int StoreFile::Unfetch(sqlite3_int64, void*) { return SQLITE_OK; }
+int StoreFile::Unfetch(sqlite3_int64, void* p) {
+  // A null pointer asks to drop every mapping (before a truncate, say): a pinned page
+  // stays valid on its own, so there is nothing to drop.
+  if (p != nullptr) cache::PageCache::Unpin(static_cast<const std::byte*>(p));
+  return SQLITE_OK;
+}
 
 }  // namespace blaze::vfs

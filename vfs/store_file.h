@@ -14,8 +14,9 @@
 //    release of the WAL checkpoint lock, and a truncate outside a write lock: commit
 //    points without a sync (what synchronous=OFF gets);
 //  - xLock to SHARED and a WAL read mark: Store::Refresh (see other processes' commits);
-//  - xFetch returns no pointer (SQLite then reads); the memory-map hints are not passed
-//    to the base, which would map compressed bytes.
+//  - xFetch returns a pointer to the decoded page pinned in the page cache
+//    (cache/page_cache.h) for offsets below PRAGMA mmap_size, and xUnfetch unpins it; the
+//    memory-map hints are not passed to the base, which would map compressed bytes.
 //
 // Assumptions about the caller (SQLite's pager):
 //  - it serialises calls on one sqlite3_file (one connection, one thread at a time);
@@ -102,6 +103,7 @@ class StoreFile {
   int lock_ = 0;                       // SQLITE_LOCK_* this connection holds
   bool ckpt_locked_ = false;           // holds the WAL checkpoint lock
   bool shm_mapped_ = false;            // the -shm file is mapped: WAL mode
+  sqlite3_int64 mmap_size_ = 0;        // PRAGMA mmap_size: xFetch serves offsets below it
 };
 
 }  // namespace blaze::vfs

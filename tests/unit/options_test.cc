@@ -64,7 +64,7 @@ TEST_CASE("bad parameters fail with a message naming them", "[options]") {
 }
 
 TEST_CASE("the unknown-parameter message lists the known ones", "[options]") {
-  auto r = Parse({{"blaze_cache", "1"}});
+  auto r = Parse({{"blaze_bogus", "1"}});
   REQUIRE_FALSE(r.ok());
   CHECK_THAT(r.status().message(), Catch::Contains("blaze_codec"));
   CHECK_THAT(r.status().message(), Catch::Contains("blaze_level"));
