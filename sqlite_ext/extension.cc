@@ -6,9 +6,11 @@
 // It returns SQLITE_OK_LOAD_PERMANENTLY so SQLite never unloads the module while the VFS
 // it registered is in use.
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 
+#include "cache/page_cache.h"
 #include "include/blaze.h"
 #include "sqlite_ext/stats_table.h"
 #include "vfs/blaze_vfs.h"
@@ -56,6 +58,39 @@ void MaintenanceFunc(sqlite3_context* ctx, int argc, sqlite3_value** argv) noexc
   sqlite3_result_error_code(ctx, rc == SQLITE_NOTFOUND ? SQLITE_ERROR : rc);
 }
 
+// blaze_cache_budget([bytes]): the process's page-cache budget, set first when given
+// (shrinking evicts at once). Returns the budget in bytes.
+void CacheBudgetFunc(sqlite3_context* ctx, int argc, sqlite3_value** argv) noexcept {
+  cache::PageCache& cache = cache::PageCache::Process();
+  if (argc == 1) {
+    const sqlite3_int64 bytes = sqlite3_value_int64(argv[0]);
+    if (sqlite3_value_type(argv[0]) != SQLITE_INTEGER || bytes < 0 || bytes > (sqlite3_int64{1} << 40)) {
+      sqlite3_result_error(ctx, "blaze_cache_budget: the budget must be an integer byte count from 0 to 2^40", -1);
+      return;
+    }
+    cache.SetBudget(static_cast<uint64_t>(bytes));
+  }
+  sqlite3_result_int64(ctx, static_cast<sqlite3_int64>(cache.budget()));
+}
+
+// blaze_cache_policy([name]): the page cache's eviction policy ('sieve' or 'lru'), set
+// first when given. Returns the policy's name.
+void CachePolicyFunc(sqlite3_context* ctx, int argc, sqlite3_value** argv) noexcept {
+  cache::PageCache& cache = cache::PageCache::Process();
+  if (argc == 1) {
+    const char* name = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+    std::optional<cache::Policy> policy =
+        name != nullptr ? cache::ParsePolicy(name) : std::nullopt;
+    if (!policy) {
+      sqlite3_result_error(ctx, "blaze_cache_policy: the policy must be 'sieve' or 'lru'", -1);
+      return;
+    }
+    cache.SetPolicy(*policy);
+  }
+  const std::string_view name = cache::PolicyName(cache.policy());
+  sqlite3_result_text(ctx, name.data(), static_cast<int>(name.size()), SQLITE_STATIC);
+}
+
 const int kCheckpointOp = vfs::kFcntlCheckpoint;
 const int kCompactOp = vfs::kFcntlCompact;
 
@@ -70,6 +105,14 @@ int AddSqlSurface(sqlite3* db) {
   if (rc == SQLITE_OK) {
     rc = sqlite3_create_function(db, "blaze_last_error", 0, SQLITE_UTF8 | SQLITE_DIRECTONLY,
                                  nullptr, LastErrorFunc, nullptr, nullptr);
+  }
+  for (int args = 0; args <= 1 && rc == SQLITE_OK; ++args) {
+    rc = sqlite3_create_function(db, "blaze_cache_budget", args, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+                                 nullptr, CacheBudgetFunc, nullptr, nullptr);
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_create_function(db, "blaze_cache_policy", args, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+                                   nullptr, CachePolicyFunc, nullptr, nullptr);
+    }
   }
   for (const auto& [name, op] : {std::pair{"blaze_checkpoint", &kCheckpointOp},
                                  std::pair{"blaze_compact", &kCompactOp}}) {

@@ -766,52 +766,55 @@ Status Store::BufferPage(uint32_t page, std::span<const std::byte> src) {
   if (it != wbuf_.end()) {
     wlru_.splice(wlru_.begin(), wlru_, it->second.lru);
   } else {
-    std::vector<std::byte> bytes;
-    if (!wspare_.empty()) {
-      bytes = std::move(wspare_.back());
-      wspare_.pop_back();
+    if (wlru_spare_.empty()) {
+      wlru_.push_front(page);
+    } else {
+      wlru_.splice(wlru_.begin(), wlru_spare_, wlru_spare_.begin());
+      wlru_.front() = page;
     }
-    bytes.resize(page_size_);
-    wlru_.push_front(page);
-    it = wbuf_.emplace(page, Buffered{std::move(bytes), wlru_.begin()}).first;
+    if (wspare_.empty()) {
+      it = wbuf_.emplace(page, Buffered{std::vector<std::byte>(page_size_), wlru_.begin()}).first;
+    } else {
+      WriteBuffer::node_type node = std::move(wspare_.back());
+      wspare_.pop_back();
+      node.key() = page;
+      node.mapped().bytes.resize(page_size_);
+      node.mapped().lru = wlru_.begin();
+      it = wbuf_.insert(std::move(node)).position;
+    }
   }
   std::memcpy(it->second.bytes.data(), src.data(), page_size_);
   pages_ = std::max(pages_, page);
   while (wbuf_.size() > limit) {  // evict the least recently written page
-    const uint32_t victim = wlru_.back();
-    auto v = wbuf_.find(victim);
-    if (Status s = WritePage(victim, v->second.bytes); !s.ok()) return s;
-    wspare_.push_back(std::move(v->second.bytes));
-    wlru_.pop_back();
-    wbuf_.erase(v);
+    auto v = wbuf_.find(wlru_.back());
+    if (Status s = WritePage(v->first, v->second.bytes); !s.ok()) return s;
+    Unbuffer(v);
   }
   return Status::Ok();
 }
 
+void Store::Unbuffer(WriteBuffer::iterator it) {
+  wlru_spare_.splice(wlru_spare_.begin(), wlru_, it->second.lru);
+  wspare_.push_back(wbuf_.extract(it));
+}
+
 Status Store::FlushBuffer() {
-  std::vector<uint32_t> pages;
-  pages.reserve(wbuf_.size());
-  for (const auto& entry : wbuf_) pages.push_back(entry.first);
-  std::sort(pages.begin(), pages.end());
-  for (uint32_t p : pages) {
+  flush_order_.clear();
+  for (const auto& entry : wbuf_) flush_order_.push_back(entry.first);
+  std::sort(flush_order_.begin(), flush_order_.end());
+  for (uint32_t p : flush_order_) {
     auto it = wbuf_.find(p);
     if (Status s = WritePage(p, it->second.bytes); !s.ok()) return s;
-    wspare_.push_back(std::move(it->second.bytes));
-    wlru_.erase(it->second.lru);
-    wbuf_.erase(it);
+    Unbuffer(it);
   }
   return Status::Ok();
 }
 
 void Store::DropBuffered(uint32_t above) {
   for (auto it = wbuf_.begin(); it != wbuf_.end();) {
-    if (it->first > above) {
-      wspare_.push_back(std::move(it->second.bytes));
-      wlru_.erase(it->second.lru);
-      it = wbuf_.erase(it);
-    } else {
-      ++it;
-    }
+    auto next = std::next(it);
+    if (it->first > above) Unbuffer(it);
+    it = next;
   }
 }
 

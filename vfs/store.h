@@ -161,6 +161,13 @@ class Store {
   void SetCacheShare(uint64_t bytes);
 
  private:
+  // A page of the open transaction in the write buffer.
+  struct Buffered {
+    std::vector<std::byte> bytes;        // the page, decoded
+    std::list<uint32_t>::iterator lru;   // its place in wlru_
+  };
+  using WriteBuffer = std::unordered_map<uint32_t, Buffered>;
+
   // Holds mu_; at release publishes the logical size the lock-free read path uses.
   class ViewLock;
 
@@ -193,6 +200,7 @@ class Store {
   // Write buffer (StoreConfig::write_buffer_bytes): keeps the page, may evict another.
   [[nodiscard]] Status BufferPage(uint32_t page, std::span<const std::byte> src);
   [[nodiscard]] Status FlushBuffer();  // every buffered page to the log, in page order
+  void Unbuffer(WriteBuffer::iterator it);  // out of the buffer, node kept for reuse
   void DropBuffered(uint32_t above);   // forgets buffered pages > above (a truncate)
   [[nodiscard]] Status CommitLocked(File& db, bool sync, bool may_checkpoint);
   [[nodiscard]] Status CheckpointLocked(File& db, bool compact);
@@ -228,13 +236,13 @@ class Store {
   uint32_t txn_cut_ = 0;          // the smallest size a truncate set in it
   bool log_unsynced_ = false;
 
-  struct Buffered {
-    std::vector<std::byte> bytes;        // the page, decoded
-    std::list<uint32_t>::iterator lru;   // its place in wlru_
-  };
-  std::unordered_map<uint32_t, Buffered> wbuf_;  // page -> buffered page of the open txn
-  std::list<uint32_t> wlru_;                      // front: most recently written
-  std::vector<std::vector<std::byte>> wspare_;    // page buffers to reuse
+  WriteBuffer wbuf_;          // page -> buffered page of the open txn
+  std::list<uint32_t> wlru_;  // front: most recently written
+  // Nodes (with their page buffers) and list cells of pages that left the buffer, reused
+  // so that a steady stream of writes allocates nothing.
+  std::vector<WriteBuffer::node_type> wspare_;
+  std::list<uint32_t> wlru_spare_;
+  std::vector<uint32_t> flush_order_;
 
   std::vector<std::byte> io_buf_;    // one frame or one slot extent
   std::vector<std::byte> page_buf_;  // one decoded page
