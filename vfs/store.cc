@@ -484,8 +484,39 @@ Status Store::ReloadIfPageFileMoved(File& db) {
 }
 
 Status Store::Refresh(File& db) {
+  // The common answer, "nothing changed", needs the log's size and salt: read them
+  // before taking the lock, so that connections starting reads on several threads do
+  // not queue behind each other's system calls. Whatever another process committed
+  // before our caller's lock is in what we read; whatever this process changed since
+  // moved the view away from it, and the locked path then looks again.
+  if (log_ != nullptr) {
+    Result<LogProbe> probe = ProbeLog();
+    ViewLock lock(this);
+    if (probe.ok() && loaded_ && !broken_ && !txn_open_ && page_size_ != 0 &&
+        probe.value().salt == log_salt_ && probe.value().size == log_seen_size_ &&
+        !log_has_tail_) {
+      return Status::Ok();
+    }
+    return RefreshLocked(db);
+  }
   ViewLock lock(this);
   return RefreshLocked(db);
+}
+
+Result<Store::LogProbe> Store::ProbeLog() {
+  Result<uint64_t> size = log_->Size();
+  if (!size.ok()) return size.status();
+  LogProbe probe{size.value(), 0};
+  if (size.value() >= wal::kHeaderSize) {
+    std::array<std::byte, wal::kHeaderSize> raw{};
+    Result<size_t> got = log_->Read(0, raw);
+    if (!got.ok()) return got.status();
+    wal::LogHeader h;
+    if (got.value() == raw.size() && wal::DecodeHeader(raw, &h) == wal::HeaderCheck::kValid) {
+      probe.salt = h.salt;
+    }
+  }
+  return probe;
 }
 
 Status Store::RefreshLocked(File& db) {
@@ -501,21 +532,12 @@ Status Store::RefreshLocked(File& db) {
     return n.value() == 0 ? Status::Ok() : LoadLocked(db);
   }
   if (log_ == nullptr) return Status::Ok();
-  Result<uint64_t> size = log_->Size();
-  if (!size.ok()) return size.status();
-  uint64_t salt = 0;
-  if (size.value() >= wal::kHeaderSize) {
-    std::array<std::byte, wal::kHeaderSize> raw{};
-    Result<size_t> got = log_->Read(0, raw);
-    if (!got.ok()) return got.status();
-    wal::LogHeader h;
-    if (got.value() == raw.size() && wal::DecodeHeader(raw, &h) == wal::HeaderCheck::kValid) {
-      salt = h.salt;
-    }
-  }
+  Result<LogProbe> probe = ProbeLog();
+  if (!probe.ok()) return probe.status();
   // Within one log generation the log only grows, except for a tail cut by the next
   // writer: same salt and size, and no tail last time, means no commit since.
-  if (salt == log_salt_ && size.value() == log_seen_size_ && !log_has_tail_) {
+  if (probe.value().salt == log_salt_ && probe.value().size == log_seen_size_ &&
+      !log_has_tail_) {
     return Status::Ok();
   }
   return LoadLocked(db);

@@ -176,6 +176,12 @@ class Store {
   // io_buf_, page_buf_ and enc_buf_ for the current page size (the largest while none).
   void SizeBuffers();
   [[nodiscard]] Status RefreshLocked(File& db);
+  // The log's size and header salt (0: no valid header), read without the lock.
+  struct LogProbe {
+    uint64_t size;
+    uint64_t salt;
+  };
+  [[nodiscard]] Result<LogProbe> ProbeLog();
   [[nodiscard]] Status ReloadIfPageFileMoved(File& db);
   [[nodiscard]] Status LoadLocked(File& db);
   // *damaged (optional): a header copy is there but invalid (not never-written zeros).
