@@ -16,6 +16,9 @@ constexpr uint32_t kDefaultPageSize = 4096;
 // Attempts at a consistent (page-file header, log) pair while another process
 // checkpoints between our reads of the two.
 constexpr int kLoadAttempts = 8;
+// Misses at ascending pages, each at most kScanGap after the last, that make a scan.
+constexpr uint32_t kScanGap = 8;
+constexpr uint32_t kScanRun = 32;
 
 uint32_t ChunkCount(uint32_t pages) { return (pages + kPagesPerChunk - 1) / kPagesPerChunk; }
 
@@ -96,6 +99,17 @@ class Store::ViewLock {
 };
 
 void Store::Publish() {
+  // The view's log identity, for Refresh's check without the lock (a sequence lock:
+  // writers are serialized by mu_; odd while the pair is being changed).
+  const bool clean = loaded_ && !broken_ && !txn_open_ && page_size_ != 0 && log_ != nullptr &&
+                     !log_has_tail_;
+  const uint64_t seq = view_seq_.load(std::memory_order_relaxed);
+  view_seq_.store(seq + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  view_salt_.store(log_salt_, std::memory_order_relaxed);
+  view_log_size_.store(clean ? log_seen_size_ : kNoFastPath, std::memory_order_relaxed);
+  view_seq_.store(seq + 2, std::memory_order_release);
+
   if (cache_ == nullptr) return;
   if (!loaded_ || broken_) {
     fast_size_.store(kNoFastPath, std::memory_order_release);
@@ -489,14 +503,21 @@ Status Store::Refresh(File& db) {
   // not queue behind each other's system calls. Whatever another process committed
   // before our caller's lock is in what we read; whatever this process changed since
   // moved the view away from it, and the locked path then looks again.
+  // The comparison itself needs no lock either: the view publishes its log identity
+  // (Publish), and a view in the middle of a change reads as no match.
   if (log_ != nullptr) {
     Result<LogProbe> probe = ProbeLog();
-    ViewLock lock(this);
-    if (probe.ok() && loaded_ && !broken_ && !txn_open_ && page_size_ != 0 &&
-        probe.value().salt == log_salt_ && probe.value().size == log_seen_size_ &&
-        !log_has_tail_) {
-      return Status::Ok();
+    if (probe.ok()) {
+      const uint64_t seq = view_seq_.load(std::memory_order_acquire);
+      const uint64_t salt = view_salt_.load(std::memory_order_relaxed);
+      const uint64_t size = view_log_size_.load(std::memory_order_relaxed);
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (seq % 2 == 0 && seq == view_seq_.load(std::memory_order_relaxed) &&
+          probe.value().salt == salt && probe.value().size == size) {
+        return Status::Ok();
+      }
     }
+    ViewLock lock(this);
     return RefreshLocked(db);
   }
   ViewLock lock(this);
@@ -605,7 +626,12 @@ Status Store::ReadPage(File& db, uint32_t page, std::span<std::byte> dst) {
     }
     s = ReadPageOnce(db, page, dst);
   }
-  if (s.ok()) CachePut(page, dst);
+  if (!s.ok()) return s;
+  // A long run of misses at ascending pages is a scan: its pages take only memory the
+  // cache already holds (see cache::Client::Put, `grow`).
+  scan_run_ = page > last_miss_ && page - last_miss_ <= kScanGap ? scan_run_ + 1 : 0;
+  last_miss_ = page;
+  CachePut(page, dst, scan_run_ < kScanRun);
   return s;
 }
 
@@ -613,9 +639,9 @@ bool Store::ReadCached(uint32_t page, size_t in_page, std::span<std::byte> dst) 
   return cache_ != nullptr && cache_->Read(page, in_page, dst);
 }
 
-void Store::CachePut(uint32_t page, std::span<const std::byte> bytes) {
+void Store::CachePut(uint32_t page, std::span<const std::byte> bytes, bool grow) {
   if (cache_ == nullptr) return;
-  cache_->Put(page, bytes, config_.keep_page != nullptr && config_.keep_page(page, bytes));
+  cache_->Put(page, bytes, config_.keep_page != nullptr && config_.keep_page(page, bytes), grow);
 }
 
 void Store::InvalidateChanged(const std::unordered_map<uint32_t, uint64_t>& old_index,

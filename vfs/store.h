@@ -195,7 +195,7 @@ class Store {
   [[nodiscard]] Status ReadPage(File& db, uint32_t page, std::span<std::byte> dst);
   // Cached bytes of [in_page, in_page + dst.size()) of `page`, counting a miss or hit.
   bool ReadCached(uint32_t page, size_t in_page, std::span<std::byte> dst);
-  void CachePut(uint32_t page, std::span<const std::byte> bytes);
+  void CachePut(uint32_t page, std::span<const std::byte> bytes, bool grow = true);
   // Erases the cached pages whose content the view just installed may have changed:
   // `old_index`/`old_salt` are the log view before, stale_pages_ the map entries changed.
   void InvalidateChanged(const std::unordered_map<uint32_t, uint64_t>& old_index,
@@ -259,11 +259,18 @@ class Store {
 
   std::unique_ptr<cache::Client> cache_;
   std::vector<uint32_t> stale_pages_;  // LoadMap: pages whose map entry changed
+  uint32_t last_miss_ = 0;  // the page ReadPage read last, and the ascending run it ends
+  uint32_t scan_run_ = 0;
   // The logical size in bytes for reads that take no lock, or kNoFastPath while the
   // view is not loaded or broken (such reads then take the lock and load).
   static constexpr uint64_t kNoFastPath = UINT64_MAX;
   std::atomic<uint64_t> fast_size_{kNoFastPath};
   std::atomic<uint32_t> fast_page_size_{0};  // published before fast_size_
+  // The log generation and size of a clean view (loaded, not broken, no transaction of
+  // ours open, no torn tail), for Refresh; view_log_size_ is kNoFastPath otherwise.
+  std::atomic<uint64_t> view_seq_{0};
+  std::atomic<uint64_t> view_salt_{0};
+  std::atomic<uint64_t> view_log_size_{kNoFastPath};
 };
 
 }  // namespace blaze::vfs
