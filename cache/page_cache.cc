@@ -237,7 +237,7 @@ struct alignas(64) Shard {
 
   // A block for a page of `size` bytes owned by `c`, evicting to make room within the
   // shard's budget and c's slice of its share. Null when there is no room.
-  Entry* Allocate(Client* c, uint32_t size, bool grow) {
+  Entry* Allocate(Client* c, uint32_t size) {
     const uint64_t need = BlockBytes(size);
     const int cls = ClassOf(size);
     const uint64_t slice = c->share() / kShards;
@@ -255,7 +255,6 @@ struct alignas(64) Shard {
         return f;
       }
       if (bytes + need <= budget) {
-        if (!grow) return nullptr;  // room, but only as fresh memory
         void* p = ::operator new(need, std::align_val_t{64}, std::nothrow);
         if (p == nullptr) return nullptr;
         bytes += need;
@@ -349,7 +348,7 @@ const std::byte* Client::Pin(uint32_t page, bool count) {
   return e->data();
 }
 
-bool Client::Put(uint32_t page, std::span<const std::byte> bytes, bool keep, bool grow) {
+bool Client::Put(uint32_t page, std::span<const std::byte> bytes, bool keep) {
   if (!ValidPageSize(bytes.size())) {
     Erase(page);
     return false;
@@ -367,7 +366,7 @@ bool Client::Put(uint32_t page, std::span<const std::byte> bytes, bool keep, boo
     return true;
   }
   if (e != nullptr) s.Remove(e, false);
-  Entry* n = s.Allocate(this, size, grow);
+  Entry* n = s.Allocate(this, size);
   if (n == nullptr) return false;
   n->owner = this;
   n->shard = &s;

@@ -90,10 +90,7 @@ class Client {
   const std::byte* Pin(uint32_t page, bool count = true);
   // Places `bytes` (one whole page, 512..65536, a power of two) as the page's content,
   // replacing what was cached. False if there was no room (the page is then not cached).
-  // `grow` false: only memory the cache holds already (a free block, or the block of a
-  // page evicted for it), never a new allocation. The store passes it for pages of a
-  // sequential scan: first-touching fresh memory costs a scan more than decoding does.
-  bool Put(uint32_t page, std::span<const std::byte> bytes, bool keep = false, bool grow = true);
+  bool Put(uint32_t page, std::span<const std::byte> bytes, bool keep = false);
   void Erase(uint32_t page);
   void EraseAbove(uint32_t page);  // every page numbered above `page`
   void EraseAll();

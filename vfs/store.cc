@@ -16,9 +16,6 @@ constexpr uint32_t kDefaultPageSize = 4096;
 // Attempts at a consistent (page-file header, log) pair while another process
 // checkpoints between our reads of the two.
 constexpr int kLoadAttempts = 8;
-// Misses at ascending pages, each at most kScanGap after the last, that make a scan.
-constexpr uint32_t kScanGap = 8;
-constexpr uint32_t kScanRun = 32;
 
 uint32_t ChunkCount(uint32_t pages) { return (pages + kPagesPerChunk - 1) / kPagesPerChunk; }
 
@@ -626,12 +623,7 @@ Status Store::ReadPage(File& db, uint32_t page, std::span<std::byte> dst) {
     }
     s = ReadPageOnce(db, page, dst);
   }
-  if (!s.ok()) return s;
-  // A long run of misses at ascending pages is a scan: its pages take only memory the
-  // cache already holds (see cache::Client::Put, `grow`).
-  scan_run_ = page > last_miss_ && page - last_miss_ <= kScanGap ? scan_run_ + 1 : 0;
-  last_miss_ = page;
-  CachePut(page, dst, scan_run_ < kScanRun);
+  if (s.ok()) CachePut(page, dst);
   return s;
 }
 
@@ -639,9 +631,9 @@ bool Store::ReadCached(uint32_t page, size_t in_page, std::span<std::byte> dst) 
   return cache_ != nullptr && cache_->Read(page, in_page, dst);
 }
 
-void Store::CachePut(uint32_t page, std::span<const std::byte> bytes, bool grow) {
+void Store::CachePut(uint32_t page, std::span<const std::byte> bytes) {
   if (cache_ == nullptr) return;
-  cache_->Put(page, bytes, config_.keep_page != nullptr && config_.keep_page(page, bytes), grow);
+  cache_->Put(page, bytes, config_.keep_page != nullptr && config_.keep_page(page, bytes));
 }
 
 void Store::InvalidateChanged(const std::unordered_map<uint32_t, uint64_t>& old_index,

@@ -195,7 +195,7 @@ class Store {
   [[nodiscard]] Status ReadPage(File& db, uint32_t page, std::span<std::byte> dst);
   // Cached bytes of [in_page, in_page + dst.size()) of `page`, counting a miss or hit.
   bool ReadCached(uint32_t page, size_t in_page, std::span<std::byte> dst);
-  void CachePut(uint32_t page, std::span<const std::byte> bytes, bool grow = true);
+  void CachePut(uint32_t page, std::span<const std::byte> bytes);
   // Erases the cached pages whose content the view just installed may have changed:
   // `old_index`/`old_salt` are the log view before, stale_pages_ the map entries changed.
   void InvalidateChanged(const std::unordered_map<uint32_t, uint64_t>& old_index,
@@ -259,8 +259,6 @@ class Store {
 
   std::unique_ptr<cache::Client> cache_;
   std::vector<uint32_t> stale_pages_;  // LoadMap: pages whose map entry changed
-  uint32_t last_miss_ = 0;  // the page ReadPage read last, and the ascending run it ends
-  uint32_t scan_run_ = 0;
   // The logical size in bytes for reads that take no lock, or kNoFastPath while the
   // view is not loaded or broken (such reads then take the lock and load).
   static constexpr uint64_t kNoFastPath = UINT64_MAX;
