@@ -7,9 +7,7 @@ namespace blaze::vfs {
 
 CounterValues FileStats::Values() const {
   CounterValues v{};
-  for (int i = 0; i < kCounterCount; ++i) {
-    v[i] = counters_[i].load(std::memory_order_relaxed);
-  }
+  for (int i = 0; i < kCounterCount; ++i) v[i] = Get(static_cast<Counter>(i));
   return v;
 }
 

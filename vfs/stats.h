@@ -1,8 +1,8 @@
 // vfs/stats.h: exact I/O counters of store files, and the registry that lists them.
 //
 // Every open main-database file of a Blaze VFS (a "store file") owns one FileStats,
-// registered here for its lifetime. Counters are relaxed atomics: each is exact, but a
-// snapshot taken while I/O runs is not a single instant across counters.
+// registered here for its lifetime. Counters are relaxed atomics, striped by thread: each
+// is exact, but a snapshot taken while I/O runs is not a single instant across counters.
 // The process total is every closed file's final counts plus every open file's current
 // counts, so it never goes backwards when a file closes.
 #pragma once
@@ -81,10 +81,12 @@ class FileStats {
   FileStats& operator=(const FileStats&) = delete;
 
   void Add(Counter c, uint64_t n = 1) {
-    counters_[static_cast<int>(c)].fetch_add(n, std::memory_order_relaxed);
+    stripes_[ThreadStripe()].counters[static_cast<int>(c)].fetch_add(n, std::memory_order_relaxed);
   }
   uint64_t Get(Counter c) const {
-    return counters_[static_cast<int>(c)].load(std::memory_order_relaxed);
+    uint64_t sum = 0;
+    for (const Stripe& s : stripes_) sum += s.counters[static_cast<int>(c)].load(std::memory_order_relaxed);
+    return sum;
   }
   CounterValues Values() const;
   // The store's figures now (all zero when the file has no store behind it).
@@ -97,7 +99,18 @@ class FileStats {
   const std::string vfs_name_;
   const std::string path_;
   const std::function<FigureValues()> figures_;
-  std::array<std::atomic<uint64_t>, kCounterCount> counters_{};
+  // Connections of one store on several threads count into different cache lines: a
+  // shared counter would make every cached read bounce one line between cores.
+  static constexpr size_t kStripes = 8;
+  static size_t ThreadStripe() {
+    static std::atomic<size_t> next{0};
+    thread_local const size_t stripe = next.fetch_add(1, std::memory_order_relaxed) % kStripes;
+    return stripe;
+  }
+  struct alignas(64) Stripe {
+    std::array<std::atomic<uint64_t>, kCounterCount> counters{};
+  };
+  std::array<Stripe, kStripes> stripes_{};
 };
 
 // One row of a snapshot. The total row has is_total set and empty names.
