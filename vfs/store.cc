@@ -105,6 +105,8 @@ void Store::Publish() {
   std::atomic_thread_fence(std::memory_order_release);
   view_salt_.store(log_salt_, std::memory_order_relaxed);
   view_log_size_.store(clean ? log_seen_size_ : kNoFastPath, std::memory_order_relaxed);
+  view_wal_hi_.store(wal_known_ ? wal_hi_ : 0, std::memory_order_relaxed);
+  view_wal_lo_.store(wal_known_ ? wal_lo_ : 0, std::memory_order_relaxed);
   view_seq_.store(seq + 2, std::memory_order_release);
 
   if (cache_ == nullptr) return;
@@ -519,6 +521,28 @@ Status Store::Refresh(File& db) {
   }
   ViewLock lock(this);
   return RefreshLocked(db);
+}
+
+Status Store::RefreshWal(File& db, uint64_t token_hi, uint64_t token_lo) {
+  if (token_hi != 0) {
+    const uint64_t seq = view_seq_.load(std::memory_order_acquire);
+    const uint64_t size = view_log_size_.load(std::memory_order_relaxed);
+    const uint64_t hi = view_wal_hi_.load(std::memory_order_relaxed);
+    const uint64_t lo = view_wal_lo_.load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (seq % 2 == 0 && seq == view_seq_.load(std::memory_order_relaxed) &&
+        size != kNoFastPath && hi == token_hi && lo == token_lo) {
+      return Status::Ok();
+    }
+  }
+  // The token was read before this refresh looks at the files: the view is at least as
+  // new as the state it names.
+  if (Status s = Refresh(db); !s.ok()) return s;
+  ViewLock lock(this);
+  wal_known_ = token_hi != 0;
+  wal_hi_ = token_hi;
+  wal_lo_ = token_lo;
+  return Status::Ok();
 }
 
 Result<Store::LogProbe> Store::ProbeLog() {

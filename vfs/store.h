@@ -124,6 +124,16 @@ class Store {
   // Costs one read of the log header and one size query when nothing changed.
   [[nodiscard]] Status Refresh(File& db);
 
+  // SQLite's WAL mode: the database file changes only when a WAL checkpoint copies
+  // frames into it, and SQLite's wal-index records every such change before a reader
+  // may rely on it (its backfill count, or new salts when the WAL restarts). `token` is
+  // that identity, read by the caller from the wal-index after taking its read mark.
+  // While it is the one recorded at the last refresh and the view is clean, nothing a
+  // reader can see has changed: no system call, no lock. Otherwise Refresh, then record.
+  // A change of another process's store layout alone (its store checkpoint) is not
+  // seen here; reads verify what they use and reload when a frame or slot has moved.
+  [[nodiscard]] Status RefreshWal(File& db, uint64_t token_hi, uint64_t token_lo);
+
   // Reads up to dst.size() bytes at `offset`. Returns how many bytes exist there (fewer
   // at the end of the database); dst past them is left unchanged.
   [[nodiscard]] Result<size_t> Read(File& db, uint64_t offset, std::span<std::byte> dst);
@@ -269,6 +279,11 @@ class Store {
   std::atomic<uint64_t> view_seq_{0};
   std::atomic<uint64_t> view_salt_{0};
   std::atomic<uint64_t> view_log_size_{kNoFastPath};
+  std::atomic<uint64_t> view_wal_hi_{0};  // the wal-index identity of the last refresh
+  std::atomic<uint64_t> view_wal_lo_{0};
+  uint64_t wal_hi_ = 0;  // the same, written under mu_ and published by Publish
+  uint64_t wal_lo_ = 0;
+  bool wal_known_ = false;
 };
 
 }  // namespace blaze::vfs

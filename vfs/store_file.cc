@@ -401,7 +401,31 @@ int StoreFile::DeviceCharacteristics() {
 int StoreFile::ShmMap(int iPg, int pgsz, int isWrite, void volatile** pp) {
   const int rc = Lower()->xShmMap(LowerFile(), iPg, pgsz, isWrite, pp);
   if (rc == SQLITE_OK) shm_mapped_ = true;
+  if (rc == SQLITE_OK && iPg == 0 && *pp != nullptr && pgsz >= kWalIndexBytes) {
+    wal_index_ = static_cast<const volatile std::byte*>(*pp);
+  }
   return rc;
+}
+
+StoreFile::WalIndexToken StoreFile::ReadWalIndexToken() {
+  // SQLite's wal-index (its documented -shm format): two copies of a 48-byte header, the
+  // second written first, then the checkpoint information. The salts of the WAL (bytes
+  // 32..39 of a header) change when the WAL restarts; nBackfill (bytes 96..99) whenever a
+  // checkpoint has copied frames into the database. Copies that differ are a header
+  // being written: no token (a full refresh).
+  if (wal_index_ == nullptr) return {};
+  Lower()->xShmBarrier(LowerFile());
+  auto load = [this](size_t at) {
+    return __atomic_load_n(reinterpret_cast<const uint32_t*>(
+                               const_cast<const std::byte*>(wal_index_ + at)),
+                           __ATOMIC_ACQUIRE);
+  };
+  const uint64_t salts0 = (uint64_t{load(32)} << 32) | load(36);
+  const uint32_t backfill = load(96);
+  Lower()->xShmBarrier(LowerFile());
+  const uint64_t salts1 = (uint64_t{load(48 + 32)} << 32) | load(48 + 36);
+  if (salts0 != salts1 || salts0 == 0 || backfill != load(96)) return {};
+  return {salts0, uint64_t{backfill} | (uint64_t{1} << 32)};
 }
 
 int StoreFile::ShmLock(int offset, int n, int flags) {
@@ -418,7 +442,8 @@ int StoreFile::ShmLock(int offset, int n, int flags) {
   }
   if ((flags & SQLITE_SHM_LOCK) && offset >= kWalFirstReadLock) {
     // A WAL reader takes a read mark: a new snapshot, which may read the page file.
-    Status s = open_->store->Refresh(*db_);
+    const WalIndexToken token = ReadWalIndexToken();
+    Status s = open_->store->RefreshWal(*db_, token.hi, token.lo);
     if (!s.ok()) {
       Lower()->xShmLock(LowerFile(), offset, n,
                         SQLITE_SHM_UNLOCK | (flags & (SQLITE_SHM_SHARED | SQLITE_SHM_EXCLUSIVE)));
@@ -432,6 +457,7 @@ void StoreFile::ShmBarrier() { Lower()->xShmBarrier(LowerFile()); }
 
 int StoreFile::ShmUnmap(int deleteFlag) {
   shm_mapped_ = false;
+  wal_index_ = nullptr;
   return Lower()->xShmUnmap(LowerFile(), deleteFlag);
 }
 

@@ -13,7 +13,8 @@
 //  - SQLITE_FCNTL_COMMIT_PHASETWO, SQLITE_FCNTL_CKPT_DONE, xUnlock below RESERVED, the
 //    release of the WAL checkpoint lock, and a truncate outside a write lock: commit
 //    points without a sync (what synchronous=OFF gets);
-//  - xLock to SHARED and a WAL read mark: Store::Refresh (see other processes' commits);
+//  - xLock to SHARED: Store::Refresh (see other processes' commits); a WAL read mark:
+//    Store::RefreshWal, which skips the files when SQLite's wal-index shows no change;
 //  - xFetch returns a pointer to the decoded page pinned in the page cache
 //    (cache/page_cache.h) for offsets below PRAGMA mmap_size, and xUnfetch unpins it; the
 //    memory-map hints are not passed to the base, which would map compressed bytes.
@@ -94,6 +95,14 @@ class StoreFile {
   int RunMaintenance(bool compact);
   // A commit point without sync; `may_checkpoint`: this connection holds the write right.
   int CommitPoint(bool may_checkpoint);
+  // The wal-index's record of changes to the database file (WAL salts, backfill count);
+  // hi == 0: none could be read.
+  struct WalIndexToken {
+    uint64_t hi = 0;
+    uint64_t lo = 0;
+  };
+  static constexpr int kWalIndexBytes = 136;
+  WalIndexToken ReadWalIndexToken();
 
   sqlite3_file base_;  // must be first: SQLite sees this StoreFile as a sqlite3_file
   BlazeVfs* const vfs_;
@@ -104,6 +113,8 @@ class StoreFile {
   bool ckpt_locked_ = false;           // holds the WAL checkpoint lock
   bool shm_mapped_ = false;            // the -shm file is mapped: WAL mode
   sqlite3_int64 mmap_size_ = 0;        // PRAGMA mmap_size: xFetch serves offsets below it
+  // Region 0 of SQLite's wal-index (-shm) while mapped, for Store::RefreshWal.
+  const volatile std::byte* wal_index_ = nullptr;
 };
 
 }  // namespace blaze::vfs
