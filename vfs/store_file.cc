@@ -420,12 +420,20 @@ StoreFile::WalIndexToken StoreFile::ReadWalIndexToken() {
                                const_cast<const std::byte*>(wal_index_ + at)),
                            __ATOMIC_ACQUIRE);
   };
+  const uint32_t version = load(0);
+  const uint32_t change0 = load(8);
   const uint64_t salts0 = (uint64_t{load(32)} << 32) | load(36);
   const uint32_t backfill = load(96);
   Lower()->xShmBarrier(LowerFile());
+  const uint32_t change1 = load(48 + 8);
   const uint64_t salts1 = (uint64_t{load(48 + 32)} << 32) | load(48 + 36);
-  if (salts0 != salts1 || salts0 == 0 || backfill != load(96)) return {};
-  return {salts0, uint64_t{backfill} | (uint64_t{1} << 32)};
+  // Version 0: not initialized yet. Salts of 0 are a WAL never written since the
+  // wal-index was built (the first frame sets them): a state like any other.
+  if (version == 0 || version != load(48) || change0 != change1 || salts0 != salts1 ||
+      backfill != load(96)) {
+    return {};
+  }
+  return {salts0 ^ 0x8000000000000000ull, uint64_t{backfill} | (uint64_t{version} << 32)};
 }
 
 int StoreFile::ShmLock(int offset, int n, int flags) {
