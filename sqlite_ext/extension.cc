@@ -45,7 +45,14 @@ void MaintenanceFunc(sqlite3_context* ctx, int argc, sqlite3_value** argv) noexc
     schema = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
     if (schema == nullptr) schema = "main";
   }
-  const int rc = sqlite3_file_control(sqlite3_context_db_handle(ctx), schema, op, nullptr);
+  sqlite3* db = sqlite3_context_db_handle(ctx);
+  // A connection in WAL mode maps SQLite's wal-index at its first read, and the file
+  // control needs it (vfs/store_file.cc, RunMaintenance): read the schema first.
+  if (char* sql = sqlite3_mprintf("SELECT 1 FROM \"%w\".sqlite_schema LIMIT 1", schema)) {
+    (void)sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
+    sqlite3_free(sql);
+  }
+  const int rc = sqlite3_file_control(db, schema, op, nullptr);
   if (rc == SQLITE_OK) {
     sqlite3_result_int(ctx, 0);
     return;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -324,6 +325,21 @@ int StoreFile::RunMaintenance(bool compact) {
   // checkpoints write the database file there), else the RESERVED lock (other writers
   // wait; readers keep reading old extents, which a checkpoint never overwrites, and
   // validate everything they read).
+  if (!shm_mapped_) {
+    // A connection that has not read yet has not mapped SQLite's wal-index: in WAL mode
+    // it could not take the checkpoint lock, and RESERVED does not keep SQLite's own
+    // checkpoints out. The database header says which mode the file is in (bytes 18
+    // and 19 are 2 in WAL mode).
+    std::array<std::byte, 2> version{};
+    Result<size_t> got = open_->store->Read(*db_, 18, version);
+    if (got.ok() && got.value() == version.size() &&
+        (static_cast<int>(version[0]) == 2 || static_cast<int>(version[1]) == 2)) {
+      ReportError(SQLITE_BUSY,
+                  "checkpoint of a WAL database by a connection that has not read it yet; "
+                  "run a query on it first");
+      return SQLITE_BUSY;
+    }
+  }
   const int held = lock_;
   int rc = SQLITE_OK;
   if (shm_mapped_) {
