@@ -101,12 +101,13 @@ void Store::Publish() {
   const bool clean = loaded_ && !broken_ && !txn_open_ && page_size_ != 0 && log_ != nullptr &&
                      !log_has_tail_;
   const uint64_t seq = view_seq_.load(std::memory_order_relaxed);
+  // Release stores, acquire loads and no fences (ThreadSanitizer does not model fences):
+  // a reader that sees any value stored after the odd count also sees the odd count.
   view_seq_.store(seq + 1, std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_release);
-  view_salt_.store(log_salt_, std::memory_order_relaxed);
-  view_log_size_.store(clean ? log_seen_size_ : kNoFastPath, std::memory_order_relaxed);
-  view_wal_hi_.store(wal_known_ ? wal_hi_ : 0, std::memory_order_relaxed);
-  view_wal_lo_.store(wal_known_ ? wal_lo_ : 0, std::memory_order_relaxed);
+  view_salt_.store(log_salt_, std::memory_order_release);
+  view_log_size_.store(clean ? log_seen_size_ : kNoFastPath, std::memory_order_release);
+  view_wal_hi_.store(wal_known_ ? wal_hi_ : 0, std::memory_order_release);
+  view_wal_lo_.store(wal_known_ ? wal_lo_ : 0, std::memory_order_release);
   view_seq_.store(seq + 2, std::memory_order_release);
 
   if (cache_ == nullptr) return;
@@ -508,9 +509,8 @@ Status Store::Refresh(File& db) {
     Result<LogProbe> probe = ProbeLog();
     if (probe.ok()) {
       const uint64_t seq = view_seq_.load(std::memory_order_acquire);
-      const uint64_t salt = view_salt_.load(std::memory_order_relaxed);
-      const uint64_t size = view_log_size_.load(std::memory_order_relaxed);
-      std::atomic_thread_fence(std::memory_order_acquire);
+      const uint64_t salt = view_salt_.load(std::memory_order_acquire);
+      const uint64_t size = view_log_size_.load(std::memory_order_acquire);
       if (seq % 2 == 0 && seq == view_seq_.load(std::memory_order_relaxed) &&
           probe.value().salt == salt && probe.value().size == size) {
         return Status::Ok();
@@ -526,10 +526,9 @@ Status Store::Refresh(File& db) {
 Status Store::RefreshWal(File& db, uint64_t token_hi, uint64_t token_lo) {
   if (token_hi != 0) {
     const uint64_t seq = view_seq_.load(std::memory_order_acquire);
-    const uint64_t size = view_log_size_.load(std::memory_order_relaxed);
-    const uint64_t hi = view_wal_hi_.load(std::memory_order_relaxed);
-    const uint64_t lo = view_wal_lo_.load(std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_acquire);
+    const uint64_t size = view_log_size_.load(std::memory_order_acquire);
+    const uint64_t hi = view_wal_hi_.load(std::memory_order_acquire);
+    const uint64_t lo = view_wal_lo_.load(std::memory_order_acquire);
     if (seq % 2 == 0 && seq == view_seq_.load(std::memory_order_relaxed) &&
         size != kNoFastPath && hi == token_hi && lo == token_lo) {
       return Status::Ok();
