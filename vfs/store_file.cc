@@ -232,9 +232,24 @@ int StoreFile::Close() {
   return rc;
 }
 
+int StoreFile::CatchUpWithWal() {
+  // SQLite reads the wal-index's backfill count after it has taken its read mark, so a
+  // checkpoint by another process that ends in between makes it read from the database
+  // pages that our refresh at the read mark did not see. The backfill count is raised
+  // only after those pages are committed to the store: a count that moved since the
+  // last refresh means refresh again before serving a read.
+  const WalIndexToken token = ReadWalIndexToken();
+  if (token.hi == 0) return SQLITE_OK;  // nothing readable: the read mark's refresh holds
+  Status s = open_->store->RefreshWal(*db_, token.hi, token.lo);
+  return s.ok() ? SQLITE_OK : Report(s, SQLITE_IOERR_READ, "refresh");
+}
+
 int StoreFile::Read(void* pBuf, int iAmt, sqlite3_int64 iOfst) {
   stats().Add(Counter::kReads);
   stats().Add(Counter::kBytesRead, static_cast<uint64_t>(iAmt));
+  if (wal_index_ != nullptr && lock_ < SQLITE_LOCK_RESERVED) {
+    if (int rc = CatchUpWithWal(); rc != SQLITE_OK) return rc;
+  }
   auto dst = std::span<std::byte>(static_cast<std::byte*>(pBuf), static_cast<size_t>(iAmt));
   Result<size_t> got = open_->store->Read(*db_, static_cast<uint64_t>(iOfst), dst);
   if (!got.ok()) return Report(got.status(), SQLITE_IOERR_READ, "read");
@@ -430,7 +445,6 @@ StoreFile::WalIndexToken StoreFile::ReadWalIndexToken() {
   // checkpoint has copied frames into the database. Copies that differ are a header
   // being written: no token (a full refresh).
   if (wal_index_ == nullptr) return {};
-  Lower()->xShmBarrier(LowerFile());
   auto load = [this](size_t at) {
     return __atomic_load_n(reinterpret_cast<const uint32_t*>(
                                const_cast<const std::byte*>(wal_index_ + at)),
@@ -440,7 +454,6 @@ StoreFile::WalIndexToken StoreFile::ReadWalIndexToken() {
   const uint32_t change0 = load(8);
   const uint64_t salts0 = (uint64_t{load(32)} << 32) | load(36);
   const uint32_t backfill = load(96);
-  Lower()->xShmBarrier(LowerFile());
   const uint32_t change1 = load(48 + 8);
   const uint64_t salts1 = (uint64_t{load(48 + 32)} << 32) | load(48 + 36);
   // Version 0: not initialized yet. Salts of 0 are a WAL never written since the
@@ -488,6 +501,9 @@ int StoreFile::ShmUnmap(int deleteFlag) {
 int StoreFile::Fetch(sqlite3_int64 iOfst, int iAmt, void** pp) {
   *pp = nullptr;  // no pointer: SQLite reads the page with xRead instead
   if (iOfst < 0 || iAmt <= 0 || iOfst + iAmt > mmap_size_) return SQLITE_OK;
+  if (wal_index_ != nullptr && lock_ < SQLITE_LOCK_RESERVED) {
+    if (int rc = CatchUpWithWal(); rc != SQLITE_OK) return rc;
+  }
   Result<const std::byte*> page =
       open_->store->Fetch(*db_, static_cast<uint64_t>(iOfst), static_cast<size_t>(iAmt));
   if (!page.ok()) return Report(page.status(), SQLITE_IOERR_MMAP, "fetch");

@@ -103,6 +103,8 @@ class StoreFile {
   };
   static constexpr int kWalIndexBytes = 136;
   WalIndexToken ReadWalIndexToken();
+  // Before a read in WAL mode: refresh if the wal-index shows a change since the last.
+  int CatchUpWithWal();
 
   sqlite3_file base_;  // must be first: SQLite sees this StoreFile as a sqlite3_file
   BlazeVfs* const vfs_;
