@@ -77,11 +77,18 @@ class BatchWriter {
 }  // namespace
 
 Store::Store(std::unique_ptr<File> log, StoreConfig config)
-    : log_(std::move(log)), config_(std::move(config)) {
+    : config_(std::move(config)), read_only_(config_.read_only) {
+  if (log != nullptr) InstallLog(std::move(log));
   if (config_.cache != nullptr) cache_ = config_.cache->Connect(config_.cache_share);
 }
 
 Store::~Store() = default;
+
+void Store::InstallLog(std::unique_ptr<File> log) {
+  log_.store(log.get(), std::memory_order_release);
+  logs_.push_back(std::move(log));
+}
+
 
 class Store::ViewLock {
  public:
@@ -95,10 +102,23 @@ class Store::ViewLock {
   std::lock_guard<std::mutex> lock_;  // released after Publish
 };
 
+Status Store::AllowWrites() {
+  ViewLock lock(this);
+  if (!read_only_) return Status::Ok();
+  if (!config_.open_log) return Status(Code::kMisuse, "store opened read-only");
+  Result<std::unique_ptr<File>> log = config_.open_log(true);
+  if (!log.ok()) return log.status();
+  if (log.value() == nullptr) return Status(Code::kIoError, "the store log did not open");
+  InstallLog(std::move(log.value()));
+  read_only_ = false;
+  loaded_ = false;  // the writer is bound to the log it was made with
+  return Status::Ok();
+}
+
 void Store::Publish() {
   // The view's log identity, for Refresh's check without the lock (a sequence lock:
   // writers are serialized by mu_; odd while the pair is being changed).
-  const bool clean = loaded_ && !broken_ && !txn_open_ && page_size_ != 0 && log_ != nullptr &&
+  const bool clean = loaded_ && !broken_ && !txn_open_ && page_size_ != 0 && log_file() != nullptr &&
                      !log_has_tail_;
   const uint64_t seq = view_seq_.load(std::memory_order_relaxed);
   // Release stores, acquire loads and no fences (ThreadSanitizer does not model fences):
@@ -162,8 +182,8 @@ StoreFigures Store::Figures() {
   StoreFigures f = figures_;
   if (cache_ != nullptr) f.cache = cache_->Figures();
   f.logical_bytes = uint64_t{pages_} * page_size_;
-  if (log_ != nullptr) {
-    Result<uint64_t> n = log_->Size();
+  if (log_file() != nullptr) {
+    Result<uint64_t> n = log_file()->Size();
     f.log_bytes = n.ok() ? n.value() : 0;
   }
   return f;
@@ -246,7 +266,7 @@ Status Store::LoadPageFile(File& db, PageFileHeader* header, int* copy, bool* da
     // yet, as SQLite takes a file shorter than one page for an empty database. copy -1.
     Result<uint64_t> db_size = db.Size();
     if (!db_size.ok()) return db_size.status();
-    Result<uint64_t> log_size = log_ != nullptr ? log_->Size() : Result<uint64_t>(uint64_t{0});
+    Result<uint64_t> log_size = log_file() != nullptr ? log_file()->Size() : Result<uint64_t>(uint64_t{0});
     if (!log_size.ok()) return log_size.status();
     if (db_size.value() <= kPfHeaderSize && log_size.value() == 0) {
       *copy = -1;
@@ -388,8 +408,8 @@ Status Store::LoadLocked(File& db) {
       empty = copy < 0;  // a torn creation
     }
     wal::LogState log;
-    if (log_ != nullptr && !empty) {
-      Result<wal::LogState> got = wal::RecoverLog(*log_, {.store_generation = h.generation});
+    if (log_file() != nullptr && !empty) {
+      Result<wal::LogState> got = wal::RecoverLog(*log_file(), {.store_generation = h.generation});
       if (!got.ok()) return got.status();
       log = std::move(got.value());
     }
@@ -456,12 +476,12 @@ Status Store::LoadLocked(File& db) {
     }
     log_seen_size_ = 0;
     log_has_tail_ = false;
-    if (log_ != nullptr) {
-      Result<uint64_t> n = log_->Size();
+    if (log_file() != nullptr) {
+      Result<uint64_t> n = log_file()->Size();
       if (!n.ok()) return n.status();
       log_seen_size_ = n.value();
       log_has_tail_ = usable && log.end < log_seen_size_;
-      writer_.emplace(*log_, log);  // a stale or missing log: Reset before the first append
+      writer_.emplace(*log_file(), log);  // a stale or missing log: Reset before the first append
     }
     figures_.page_file_bytes = db_size.value();
     DropBuffered(0);  // an unfinished transaction's pages die with it
@@ -505,7 +525,7 @@ Status Store::Refresh(File& db) {
   // moved the view away from it, and the locked path then looks again.
   // The comparison itself needs no lock either: the view publishes its log identity
   // (Publish), and a view in the middle of a change reads as no match.
-  if (log_ != nullptr) {
+  if (log_file() != nullptr) {
     Result<LogProbe> probe = ProbeLog();
     if (probe.ok()) {
       const uint64_t seq = view_seq_.load(std::memory_order_acquire);
@@ -545,12 +565,12 @@ Status Store::RefreshWal(File& db, uint64_t token_hi, uint64_t token_lo) {
 }
 
 Result<Store::LogProbe> Store::ProbeLog() {
-  Result<uint64_t> size = log_->Size();
+  Result<uint64_t> size = log_file()->Size();
   if (!size.ok()) return size.status();
   LogProbe probe{size.value(), 0};
   if (size.value() >= wal::kHeaderSize) {
     std::array<std::byte, wal::kHeaderSize> raw{};
-    Result<size_t> got = log_->Read(0, raw);
+    Result<size_t> got = log_file()->Read(0, raw);
     if (!got.ok()) return got.status();
     wal::LogHeader h;
     if (got.value() == raw.size() && wal::DecodeHeader(raw, &h) == wal::HeaderCheck::kValid) {
@@ -572,7 +592,15 @@ Status Store::RefreshLocked(File& db) {
     if (!n.ok()) return n.status();
     return n.value() == 0 ? Status::Ok() : LoadLocked(db);
   }
-  if (log_ == nullptr) return Status::Ok();
+  if (log_file() == nullptr) {
+    // Read-only and no log yet: another process may have created one since.
+    if (!config_.open_log) return Status::Ok();
+    Result<std::unique_ptr<File>> log = config_.open_log(false);
+    if (!log.ok()) return log.status();
+    if (log.value() == nullptr) return ReloadIfPageFileMoved(db);
+    InstallLog(std::move(log.value()));
+    return LoadLocked(db);
+  }
   Result<LogProbe> probe = ProbeLog();
   if (!probe.ok()) return probe.status();
   // Within one log generation the log only grows, except for a tail cut by the next
@@ -594,7 +622,7 @@ Status Store::ReadPageOnce(File& db, uint32_t page, std::span<std::byte> dst) {
     return Status::Ok();
   }
   if (auto it = index_.empty() ? index_.end() : index_.find(page); it != index_.end()) {
-    Result<wal::PageFrame> frame = wal::ReadFrame(*log_, it->second, log_salt_, page, io_buf_);
+    Result<wal::PageFrame> frame = wal::ReadFrame(*log_file(), it->second, log_salt_, page, io_buf_);
     if (!frame.ok()) return frame.status();
     if (frame.value().stale) {
       return Status(Code::kCorrupt, "store log: frame of page " + std::to_string(page) + At(it->second) +
@@ -782,7 +810,7 @@ Status Store::ResetLog() {
   if (Status s = writer_->Reset(salt, header_.generation, page_size_); !s.ok()) return s;
   figures_.log_syncs += 2;
   log_salt_ = salt;
-  Result<uint64_t> n = log_->Size();
+  Result<uint64_t> n = log_file()->Size();
   if (!n.ok()) return n.status();
   log_seen_size_ = n.value();
   log_has_tail_ = false;
@@ -792,7 +820,7 @@ Status Store::ResetLog() {
 
 Status Store::BeginWrite(File& db, uint32_t first_page_size) {
   if (txn_open_) return Status::Ok();
-  if (config_.read_only || log_ == nullptr) {
+  if (read_only_ || log_file() == nullptr) {
     return Status(Code::kMisuse, "write to a store opened read-only");
   }
   if (Status s = RefreshLocked(db); !s.ok()) return s;
@@ -1011,7 +1039,7 @@ Status Store::Compact(File& db) {
 }
 
 Status Store::CheckpointLocked(File& db, bool compact) {
-  if (page_size_ == 0 || config_.read_only || log_ == nullptr) return Status::Ok();
+  if (page_size_ == 0 || read_only_ || log_file() == nullptr) return Status::Ok();
   if (txn_open_) return Status(Code::kMisuse, "checkpoint inside a transaction");
   if (Status s = ReloadIfPageFileMoved(db); !s.ok()) return s;
   const bool size_changed = pages_ != header_.page_count || map_floor_ != header_.page_count;
@@ -1048,7 +1076,7 @@ Status Store::CheckpointLocked(File& db, bool compact) {
   std::sort(moves.begin(), moves.end());
   const uint64_t live_end_target = compact ? alloc_.end() - alloc_.free_bytes_below_end() : 0;
   for (const auto& [page, frame_offset] : moves) {
-    Result<wal::PageFrame> frame = wal::ReadFrame(*log_, frame_offset, log_salt_, page, io_buf_);
+    Result<wal::PageFrame> frame = wal::ReadFrame(*log_file(), frame_offset, log_salt_, page, io_buf_);
     if (!frame.ok()) return Broken(frame.status());
     if (frame.value().stale) {
       return Broken(Status(Code::kCorrupt, "store log: frame of page " + std::to_string(page) +

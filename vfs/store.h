@@ -46,6 +46,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -80,8 +81,14 @@ struct StoreConfig {
   // repeatedly during a large one) then costs one encoding and one frame, not one per
   // spill. 0: every write is appended at once.
   uint64_t write_buffer_bytes = uint64_t{8} << 20;
-  // Nothing is ever written: no log is created, no tail trimmed, no checkpoint.
+  // Nothing is written until AllowWrites: no log is created, no tail trimmed, no
+  // checkpoint.
   bool read_only = false;
+  // Opens the store log: for writing (created if missing) when `write`, else for
+  // reading, null when it does not exist. A read-only store without a log looks for one
+  // at every refresh (another process may create it); AllowWrites opens it for writing.
+  // Null: the store never opens a log of its own.
+  std::function<Result<std::unique_ptr<File>>(bool write)> open_log;
   // The cache decoded pages go to (null: none), and the most this store may hold there.
   cache::PageCache* cache = nullptr;
   uint64_t cache_share = UINT64_MAX;
@@ -133,6 +140,11 @@ class Store {
   // A change of another process's store layout alone (its store checkpoint) is not
   // seen here; reads verify what they use and reload when a frame or slot has moved.
   [[nodiscard]] Status RefreshWal(File& db, uint64_t token_hi, uint64_t token_lo);
+
+  // Makes a store opened read-only writable (a read-write connection opened the file
+  // after a read-only one): opens the log for writing and reloads the view at the next
+  // refresh. Does nothing when the store is writable already.
+  [[nodiscard]] Status AllowWrites();
 
   // Reads up to dst.size() bytes at `offset`. Returns how many bytes exist there (fewer
   // at the end of the database); dst past them is left unchanged.
@@ -223,9 +235,16 @@ class Store {
   [[nodiscard]] Status Broken(Status s);
   uint64_t NewSalt();
 
+  // The store log in use (null: none yet). Read without mu_ by Refresh's probe, so a
+  // log replaced by AllowWrites or found later stays open, in logs_, until the end.
+  File* log_file() const { return log_.load(std::memory_order_acquire); }
+  void InstallLog(std::unique_ptr<File> log);  // REQUIRES: mu_ (or no other thread)
+
   std::mutex mu_;
-  const std::unique_ptr<File> log_;
+  std::atomic<File*> log_{nullptr};
+  std::vector<std::unique_ptr<File>> logs_;
   const StoreConfig config_;
+  bool read_only_;
 
   // The view. loaded_ false or broken_ true: the next Refresh/Read reloads from disk.
   bool loaded_ = false;

@@ -103,26 +103,46 @@ bool IsInteriorPage(uint32_t page, std::span<const std::byte> bytes) {
 int AcquireStore(BlazeVfs* vfs, const char* zName, int flags, const StoreOptions& options,
                  OpenStore** out) {
   const std::string key = StoreKey(vfs, zName);
+  const bool read_only = (flags & SQLITE_OPEN_READONLY) != 0;
   std::lock_guard lock(OpenStoresMutex());
   auto& all = OpenStores();
   if (auto it = all.find(key); it != all.end()) {
+    // The store may have been made by a read-only connection: this one may write.
+    if (!read_only) {
+      if (Status s = it->second->store->AllowWrites(); !s.ok()) {
+        const int rc = SqliteCode(s, SQLITE_CANTOPEN);
+        ReportError(rc, "cannot open the store log of " + std::string(zName) + " for writing: " +
+                            s.message());
+        return rc;
+      }
+    }
     it->second->refs += 1;
     if (options.cache_bytes) it->second->store->SetCacheShare(*options.cache_bytes);
     *out = it->second;
     return SQLITE_OK;
   }
-  const bool read_only = (flags & SQLITE_OPEN_READONLY) != 0;
-  int log_flags = SQLITE_OPEN_WAL | (read_only ? SQLITE_OPEN_READONLY
-                                               : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  Result<std::unique_ptr<SqliteFile>> log =
-      SqliteFile::Open(vfs->base(), std::string(zName) + "-blazelog", log_flags);
-  std::unique_ptr<File> log_file;
-  if (log.ok()) {
-    log_file = std::move(log.value());
-  } else if (!read_only) {
-    const int rc = SqliteCode(log.status(), SQLITE_CANTOPEN);
+  auto open_log = [base = vfs->base(),
+                   name = std::string(zName) + "-blazelog"](bool write)
+      -> Result<std::unique_ptr<File>> {
+    const int log_flags = SQLITE_OPEN_WAL | (write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                                                   : SQLITE_OPEN_READONLY);
+    Result<std::unique_ptr<SqliteFile>> log = SqliteFile::Open(base, name, log_flags);
+    if (log.ok()) return std::unique_ptr<File>(std::move(log.value()));
+    if (!write) {
+      // None yet is no error; one that exists and will not open is (its commits).
+      int exists = 1;
+      if (base->xAccess(base, name.c_str(), SQLITE_ACCESS_EXISTS, &exists) == SQLITE_OK &&
+          exists == 0) {
+        return std::unique_ptr<File>();
+      }
+    }
+    return log.status();
+  };
+  Result<std::unique_ptr<File>> log_file = open_log(!read_only);
+  if (!log_file.ok()) {
+    const int rc = SqliteCode(log_file.status(), SQLITE_CANTOPEN);
     ReportError(rc, "cannot open the store log of " + std::string(zName) + ": " +
-                        log.status().message());
+                        log_file.status().message());
     return rc;
   }  // read-only and no log: a store that was never written, or a checkpointed one
   StoreConfig config;
@@ -134,9 +154,10 @@ int AcquireStore(BlazeVfs* vfs, const char* zName, int flags, const StoreOptions
   config.cache = &cache::PageCache::Process();
   config.cache_share = options.cache_bytes.value_or(UINT64_MAX);
   config.keep_page = IsInteriorPage;
+  config.open_log = std::move(open_log);
   auto open = std::make_unique<OpenStore>();
   open->key = key;
-  open->store = std::make_unique<Store>(std::move(log_file), std::move(config));
+  open->store = std::make_unique<Store>(std::move(log_file.value()), std::move(config));
   Store* store = open->store.get();
   open->stats = StatsRegistry::Instance().Register(vfs->name(), zName,
                                                    [store] { return ToFigures(store->Figures()); });
