@@ -144,6 +144,7 @@ struct alignas(64) Shard {
     Client::PerShard& ps = Of(e->owner);
     ps.bytes -= BlockBytes(e->size);
     ps.pages -= 1;
+    e->owner->held_.fetch_sub(BlockBytes(e->size), std::memory_order_relaxed);
   }
 
   void Touch(Entry* e) {
@@ -240,13 +241,27 @@ struct alignas(64) Shard {
   Entry* Allocate(Client* c, uint32_t size) {
     const uint64_t need = BlockBytes(size);
     const int cls = ClassOf(size);
-    const uint64_t slice = c->share() / kShards;
+    // The client's share is split evenly over the shards, but a shard may always hold
+    // one block of it: a share smaller than a block per shard still caches what fits
+    // (held_, the client's bytes over all shards, keeps the share itself exact).
+    const uint64_t share = c->share();
+    const uint64_t slice = std::max(share / kShards, need);
     Client::PerShard& ps = Of(c);
-    if (need > slice || need > budget) return nullptr;
+    if (need > share || need > budget) return nullptr;
     while (ps.bytes + need > slice) {
       Entry* v = Victim(c);
       if (v == nullptr) return nullptr;
       Remove(v, true);
+    }
+    for (uint64_t held = c->held_.load(std::memory_order_relaxed);;) {
+      if (held + need <= share) {
+        if (c->held_.compare_exchange_weak(held, held + need, std::memory_order_relaxed)) break;
+        continue;
+      }
+      Entry* v = Victim(c);  // over the share through other shards: give up one here
+      if (v == nullptr) return nullptr;
+      Remove(v, true);
+      held = c->held_.load(std::memory_order_relaxed);
     }
     for (;;) {
       if (Entry* f = free[static_cast<size_t>(cls)]; f != nullptr) {
@@ -254,20 +269,24 @@ struct alignas(64) Shard {
         free_count -= 1;
         return f;
       }
-      if (bytes + need <= budget) {
-        void* p = ::operator new(need, std::align_val_t{64}, std::nothrow);
-        if (p == nullptr) return nullptr;
+      void* p = bytes + need <= budget
+                    ? ::operator new(need, std::align_val_t{64}, std::nothrow)
+                    : nullptr;
+      if (p != nullptr) {
         bytes += need;
         auto* e = static_cast<Entry*>(p);
         e->cls = static_cast<uint8_t>(cls);
         e->size = size;
         return e;
       }
+      if (bytes + need <= budget) break;  // out of memory
       if (DropOneFree()) continue;
       Entry* v = Victim(nullptr);
-      if (v == nullptr) return nullptr;
+      if (v == nullptr) break;
       Remove(v, true);
     }
+    c->held_.fetch_sub(need, std::memory_order_relaxed);  // the block Link would count
+    return nullptr;
   }
 
   ~Shard() {
@@ -416,7 +435,9 @@ void Client::set_share(uint64_t bytes) {
     Shard& s = cache_->shards_[static_cast<size_t>(i)];
     std::lock_guard lock(s.mu);
     PerShard& ps = per_shard_[static_cast<size_t>(i)];
-    while (ps.bytes > slice) {
+    // As Allocate places them: one block per shard may exceed the slice, none the share.
+    while ((ps.bytes > slice && ps.pages > 1) ||
+           (ps.pages > 0 && held_.load(std::memory_order_relaxed) > bytes)) {
       Entry* v = s.Victim(this);
       if (v == nullptr) break;
       s.Remove(v, true);

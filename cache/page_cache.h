@@ -117,6 +117,9 @@ class Client {
     uint64_t pinned = 0;
   };
   std::array<PerShard, kShards> per_shard_{};
+  // Bytes of this client's blocks over all shards (reserved by Shard::Allocate, given back
+  // when a block leaves the table), so that the share holds however it is split.
+  std::atomic<uint64_t> held_{0};
   std::atomic<uint32_t> max_page_{0};  // no page above this was ever put
 };
 

@@ -413,27 +413,33 @@ Status Store::LoadLocked(File& db) {
       if (!got.ok()) return got.status();
       log = std::move(got.value());
     }
-    if (!empty && log.has_header && log.stale) {
-      // Either a log the page file already holds (a checkpoint ended before its reset),
-      // or another process checkpointed between our two reads: look again.
+    if (!empty && log_file() != nullptr && (!log.has_header || log.stale)) {
+      // A stale log is either one the page file already holds (a checkpoint ended before
+      // its reset), or another process checkpointed between our two reads. A log without
+      // a header is either none (never written, or reset before a first commit), or one
+      // caught inside another process's reset: truncated, new header not yet written,
+      // which it does only after a newer page-file header is durable. Either way, a page
+      // file that moved since we read it means look again.
       PageFileHeader again;
       int again_copy = 0;
       bool damaged = false;
       if (Status s = LoadPageFile(db, &again, &again_copy, &damaged); !s.ok()) return s;
       if (again.generation != h.generation) continue;
-      // A log is reset to generation g + 1 only after the header of g + 1 is durable, and
-      // that header copy is overwritten only by g + 3: it must be there. It is not when it
-      // is damaged, and the older copy would then pass for the database, silently dropping
-      // that checkpoint's log and everything committed since. (A log further ahead beside
-      // a damaged copy is the same story, a few checkpoints later.)
-      if (log.header.generation == h.generation + 1 ||
-          (damaged && log.header.generation > h.generation)) {
-        return Status(Code::kCorrupt,
-                      config_.name + ": the store log is of generation " +
-                          std::to_string(log.header.generation) +
-                          " but the newest valid page file header is of " +
-                          std::to_string(h.generation) + ": page file header copy " +
-                          std::to_string(1 - again_copy) + " is damaged");
+      if (log.has_header) {
+        // A log is reset to generation g + 1 only after the header of g + 1 is durable, and
+        // that header copy is overwritten only by g + 3: it must be there. It is not when it
+        // is damaged, and the older copy would then pass for the database, silently dropping
+        // that checkpoint's log and everything committed since. (A log further ahead beside
+        // a damaged copy is the same story, a few checkpoints later.)
+        if (log.header.generation == h.generation + 1 ||
+            (damaged && log.header.generation > h.generation)) {
+          return Status(Code::kCorrupt,
+                        config_.name + ": the store log is of generation " +
+                            std::to_string(log.header.generation) +
+                            " but the newest valid page file header is of " +
+                            std::to_string(h.generation) + ": page file header copy " +
+                            std::to_string(1 - again_copy) + " is damaged");
+        }
       }
     }
     // A consistent pair: install it.

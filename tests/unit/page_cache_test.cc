@@ -372,6 +372,42 @@ TEST_CASE("page cache: a client holds no more than its share", "[cache]") {
   }
 }
 
+// A share is split over the shards, but one below a block per shard must not turn the
+// cache off for the client: each shard may hold one block of it, the share still holds.
+TEST_CASE("page cache: a share of fewer blocks than shards caches up to the share", "[cache]") {
+  for (Policy policy : {Policy::kSieve, Policy::kLru}) {
+    INFO("policy " << blaze::cache::PolicyName(policy));
+    PageCache cache(64 << 20, policy);
+    const uint64_t block = BlockBytes(4096);
+    for (uint64_t blocks : {uint64_t{1}, uint64_t{3}, uint64_t{kShards - 1}}) {
+      INFO(blocks << " blocks");
+      auto c = cache.Connect(blocks * block);
+      uint64_t most = 0;
+      for (uint32_t page = 1; page <= 400; ++page) {
+        (void)c->Put(page, PageBytes(page, 4096));
+        REQUIRE(c->Figures().bytes <= blocks * block);
+        most = std::max(most, c->Figures().pages);
+      }
+      // 400 pages over 16 shards reach every shard: the share fills.
+      CHECK(most == blocks);
+      // What it holds reads back.
+      Bytes buf(4096);
+      uint64_t hits = 0;
+      for (uint32_t page = 1; page <= 400; ++page) {
+        if (c->Read(page, 0, buf, false)) {
+          ++hits;
+          REQUIRE(HoldsPage(buf.data(), buf.size(), page));
+        }
+      }
+      CHECK(hits == c->Figures().pages);
+      c->set_share(block);
+      CHECK(c->Figures().bytes <= block);
+      c->set_share(0);
+      CHECK(c->Figures().pages == 0);
+    }
+  }
+}
+
 // ---- pinning ----
 
 TEST_CASE("page cache: pinned pages are never evicted", "[cache]") {
