@@ -23,6 +23,9 @@ static_assert(kMaxPageSize <= static_cast<size_t>(INT32_MAX));
 static_assert(static_cast<uint8_t>(CodecId::kNone) == 0);
 static_assert(static_cast<uint8_t>(CodecId::kLz4) == 1);
 static_assert(static_cast<uint8_t>(CodecId::kLz4hc) == 2);
+static_assert(static_cast<uint8_t>(CodecId::kLz4Dict) == 3);
+static_assert(static_cast<uint8_t>(CodecId::kLz4hcDict) == 4);
+static_assert(kLz4hcLevelMax < 13);  // Dictionary::hc_ has a state per level
 
 struct FreeDeleter {
   void operator()(void* p) const noexcept { std::free(p); }
@@ -31,8 +34,9 @@ using StatePtr = std::unique_ptr<void, FreeDeleter>;
 
 // Returns this thread's compression state for `id` (kLz4 or kLz4hc), allocating it on
 // the thread's first call; nullptr if that allocation fails (a later call retries).
-// malloc's alignment satisfies lz4's 8-byte requirement. lz4 re-initializes the state
-// at the start of every block, so nothing carries over from one page to the next.
+// malloc's alignment satisfies lz4's 8-byte requirement. Without a dictionary lz4
+// re-initializes the state at the start of every block; with one, EncodePage first
+// copies the dictionary's prepared state over it. Nothing carries over between pages.
 void* ThreadState(CodecId id) {
   thread_local StatePtr lz4_state;
   thread_local StatePtr lz4hc_state;
@@ -65,7 +69,7 @@ std::optional<CodecId> CodecFromName(std::string_view name) {
   if (name == "none") return CodecId::kNone;
   if (name == "lz4") return CodecId::kLz4;
   if (name == "lz4hc") return CodecId::kLz4hc;
-  return std::nullopt;
+  return std::nullopt;  // the dictionary codecs follow from a dictionary, not a name
 }
 
 std::string_view CodecName(CodecId id) {
@@ -73,6 +77,8 @@ std::string_view CodecName(CodecId id) {
     case CodecId::kNone: return "none";
     case CodecId::kLz4: return "lz4";
     case CodecId::kLz4hc: return "lz4hc";
+    case CodecId::kLz4Dict: return "lz4+dict";
+    case CodecId::kLz4hcDict: return "lz4hc+dict";
   }
   return "unknown";
 }
@@ -80,8 +86,10 @@ std::string_view CodecName(CodecId id) {
 int DefaultLevel(CodecId id) {
   switch (id) {
     case CodecId::kNone: return 0;
-    case CodecId::kLz4: return kLz4LevelDefault;
-    case CodecId::kLz4hc: return kLz4hcLevelDefault;
+    case CodecId::kLz4:
+    case CodecId::kLz4Dict: return kLz4LevelDefault;
+    case CodecId::kLz4hc:
+    case CodecId::kLz4hcDict: return kLz4hcLevelDefault;
   }
   return 0;
 }
@@ -100,14 +108,57 @@ Status ValidateSpec(CodecSpec spec) {
         return OutOfRange(spec.id, spec.level, kLz4hcLevelMin, kLz4hcLevelMax);
       }
       return Status::Ok();
+    case CodecId::kLz4Dict:
+    case CodecId::kLz4hcDict:
+      break;  // chosen by EncodePage when it has a dictionary, never asked for
   }
   return Status(Code::kInvalidArgument,
                 "codec id " + std::to_string(static_cast<unsigned>(spec.id)) +
                     " is unknown: expected 0 (none), 1 (lz4) or 2 (lz4hc)");
 }
 
+// ---- Dictionary ----
+
+Result<std::shared_ptr<const Dictionary>> Dictionary::Make(std::span<const std::byte> bytes) {
+  if (bytes.size() < kMinSize || bytes.size() > kMaxSize) {
+    return Status(Code::kInvalidArgument, "a dictionary of " + std::to_string(bytes.size()) +
+                                              " bytes is outside " + std::to_string(kMinSize) +
+                                              ".." + std::to_string(kMaxSize));
+  }
+  std::shared_ptr<Dictionary> d(new (std::nothrow) Dictionary());
+  if (d == nullptr) return Status(Code::kNoMemory, "cannot allocate a dictionary");
+  d->bytes_.assign(bytes.begin(), bytes.end());
+  d->lz4_ = std::malloc(sizeof(LZ4_stream_t));
+  if (d->lz4_ == nullptr) return Status(Code::kNoMemory, "cannot allocate a dictionary");
+  auto* stream = LZ4_initStream(d->lz4_, sizeof(LZ4_stream_t));
+  LZ4_loadDict(stream, reinterpret_cast<const char*>(d->bytes_.data()),
+               static_cast<int>(d->bytes_.size()));
+  return std::shared_ptr<const Dictionary>(std::move(d));
+}
+
+Dictionary::~Dictionary() {
+  std::free(lz4_);
+  for (void* p : hc_) std::free(p);
+}
+
+const void* Dictionary::HcState(int level) const {
+  std::lock_guard lock(mu_);
+  void*& state = hc_[static_cast<size_t>(level)];
+  if (state == nullptr) {
+    state = std::malloc(sizeof(LZ4_streamHC_t));
+    if (state == nullptr) return nullptr;
+    auto* stream = LZ4_initStreamHC(state, sizeof(LZ4_streamHC_t));
+    LZ4_resetStreamHC_fast(stream, level);
+    LZ4_loadDictHC(stream, reinterpret_cast<const char*>(bytes_.data()),
+                   static_cast<int>(bytes_.size()));
+  }
+  return state;
+}
+
+// ---- Pages ----
+
 Result<Encoded> EncodePage(CodecSpec spec, std::span<const std::byte> src,
-                           std::span<std::byte> dst) {
+                           std::span<std::byte> dst, const Dictionary* dict) {
   if (Status s = ValidateSpec(spec); !s.ok()) return s;
   if (src.size() > kMaxPageSize) {
     return Status(Code::kInvalidArgument, "page of " + std::to_string(src.size()) +
@@ -133,14 +184,33 @@ Result<Encoded> EncodePage(CodecSpec spec, std::span<const std::byte> src,
   auto* out = reinterpret_cast<char*>(dst.data());
   const int in_size = static_cast<int>(src.size());
   const int capacity = in_size - 1;
-  const int n = spec.id == CodecId::kLz4hc
-                    ? LZ4_compress_HC_extStateHC(state, in, out, in_size, capacity, spec.level)
-                    : LZ4_compress_fast_extState(state, in, out, in_size, capacity, spec.level);
+  const bool hc = spec.id == CodecId::kLz4hc;
+  if (dict != nullptr) {
+    // The dictionary's prepared state, copied: a copy is what lz4 would build by loading
+    // the dictionary again, for the price of a memcpy (16 KiB; 256 KiB for HC).
+    const void* prepared = hc ? dict->HcState(spec.level) : dict->Lz4State();
+    if (prepared == nullptr) return Status(Code::kNoMemory, "cannot allocate the lz4hc state");
+    int n = 0;
+    if (hc) {
+      std::memcpy(state, prepared, sizeof(LZ4_streamHC_t));
+      n = LZ4_compress_HC_continue(static_cast<LZ4_streamHC_t*>(state), in, out, in_size,
+                                   capacity);
+    } else {
+      std::memcpy(state, prepared, sizeof(LZ4_stream_t));
+      n = LZ4_compress_fast_continue(static_cast<LZ4_stream_t*>(state), in, out, in_size,
+                                     capacity, spec.level);
+    }
+    if (n <= 0) return StoreRaw(src, dst);
+    return Encoded{hc ? CodecId::kLz4hcDict : CodecId::kLz4Dict, static_cast<size_t>(n)};
+  }
+  const int n = hc ? LZ4_compress_HC_extStateHC(state, in, out, in_size, capacity, spec.level)
+                   : LZ4_compress_fast_extState(state, in, out, in_size, capacity, spec.level);
   if (n <= 0) return StoreRaw(src, dst);
   return Encoded{spec.id, static_cast<size_t>(n)};
 }
 
-Status DecodePage(CodecId codec, std::span<const std::byte> src, std::span<std::byte> dst) {
+Status DecodePage(CodecId codec, std::span<const std::byte> src, std::span<std::byte> dst,
+                  const Dictionary* dict) {
   switch (codec) {
     case CodecId::kNone:
       if (src.size() != dst.size()) {
@@ -151,6 +221,10 @@ Status DecodePage(CodecId codec, std::span<const std::byte> src, std::span<std::
       return Status::Ok();
     case CodecId::kLz4:
     case CodecId::kLz4hc:
+      break;
+    case CodecId::kLz4Dict:
+    case CodecId::kLz4hcDict:
+      if (dict == nullptr) return Corrupt(codec, "encoded with a dictionary, and there is none");
       break;
     default:
       return Status(Code::kCorrupt, "page has unknown codec id " +
@@ -166,9 +240,16 @@ Status DecodePage(CodecId codec, std::span<const std::byte> src, std::span<std::
     return Corrupt(codec, "stored " + std::to_string(src.size()) + " bytes for a page of " +
                               std::to_string(dst.size()));
   }
-  const int n = LZ4_decompress_safe(reinterpret_cast<const char*>(src.data()),
-                                    reinterpret_cast<char*>(dst.data()),
-                                    static_cast<int>(src.size()), static_cast<int>(dst.size()));
+  const auto* in = reinterpret_cast<const char*>(src.data());
+  auto* out = reinterpret_cast<char*>(dst.data());
+  const int n =
+      UsesDictionary(codec)
+          ? LZ4_decompress_safe_usingDict(in, out, static_cast<int>(src.size()),
+                                          static_cast<int>(dst.size()),
+                                          reinterpret_cast<const char*>(dict->bytes().data()),
+                                          static_cast<int>(dict->bytes().size()))
+          : LZ4_decompress_safe(in, out, static_cast<int>(src.size()),
+                                static_cast<int>(dst.size()));
   if (n < 0) {
     return Corrupt(codec, "malformed block of " + std::to_string(src.size()) +
                               " bytes (for a page of " + std::to_string(dst.size()) + ")");

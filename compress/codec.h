@@ -7,18 +7,22 @@
 // What it does not do: it handles single blocks only. It stores no header, no length,
 // no checksum: the caller (the store format in vfs/) records the codec id and the encoded
 // size next to each page and verifies the page checksum before calling DecodePage. A
-// page is always compressed on its own (no dictionary, no stream), so any page can be
-// decoded without reading another.
+// page is compressed on its own or against a Dictionary (bytes the caller keeps with the
+// store), never against another page: any page decodes without reading another page.
 //
 // Thread safety: every function may be called concurrently from any number of threads.
 // lz4 and lz4hc keep their compression state in thread-local memory (see EncodePage).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -31,7 +35,14 @@ enum class CodecId : uint8_t {
   kNone = 0,   // stored raw: encoded bytes == page bytes
   kLz4 = 1,    // one lz4 block (LZ4_compress_fast)
   kLz4hc = 2,  // one lz4 block made by the HC compressor; decoded exactly like kLz4
+  kLz4Dict = 3,    // one lz4 block compressed against the store's dictionary
+  kLz4hcDict = 4,  // the same, made by the HC compressor; decoded exactly like kLz4Dict
 };
+
+// Whether pages of this codec need the dictionary to decode.
+constexpr bool UsesDictionary(CodecId id) {
+  return id == CodecId::kLz4Dict || id == CodecId::kLz4hcDict;
+}
 
 // Level ranges. For lz4 the level is the acceleration (higher = faster, larger output);
 // lz4 itself clamps values above 65537, we reject them instead. For lz4hc the level is
@@ -58,6 +69,39 @@ struct Encoded {
   size_t size;    // bytes written at the start of dst
 };
 
+// Bytes that pages are compressed against: lz4 finds matches in them as if they came
+// right before the page, so a small page compresses as if it had that much history.
+// The caller stores the bytes once (the page file holds one per store) and must give
+// the same bytes to DecodePage for every page encoded with them; the page checksum the
+// caller keeps is over the encoded bytes, so the format must make the pairing certain.
+// Immutable once made; prepares lz4's match tables once, so an encode copies them
+// instead of hashing the dictionary again. Thread-safe.
+class Dictionary {
+ public:
+  static constexpr size_t kMinSize = 64;
+  static constexpr size_t kMaxSize = 65536;  // lz4 looks back at most 64 KiB
+
+  // kInvalidArgument for a size outside kMinSize..kMaxSize; kNoMemory.
+  static Result<std::shared_ptr<const Dictionary>> Make(std::span<const std::byte> bytes);
+  ~Dictionary();
+  Dictionary(const Dictionary&) = delete;
+  Dictionary& operator=(const Dictionary&) = delete;
+
+  std::span<const std::byte> bytes() const { return bytes_; }
+  // For EncodePage: lz4's stream state with the dictionary loaded, and the HC one for
+  // `level` (made at the first HC encode of that level; null if that allocation failed).
+  const void* Lz4State() const { return lz4_; }
+  const void* HcState(int level) const;
+
+ private:
+  Dictionary() = default;
+
+  std::vector<std::byte> bytes_;
+  void* lz4_ = nullptr;
+  mutable std::mutex mu_;
+  mutable std::array<void*, 13> hc_{};
+};
+
 // Returns the codec named by `name`: "none", "lz4" or "lz4hc" (lower case, exact).
 // Returns std::nullopt for anything else.
 std::optional<CodecId> CodecFromName(std::string_view name);
@@ -69,9 +113,7 @@ std::string_view CodecName(CodecId id);
 // Returns true iff `raw` is the value of a CodecId this build can decode. Use it before
 // casting a byte read from disk to CodecId.
 constexpr bool IsKnownCodec(uint8_t raw) {
-  return raw == static_cast<uint8_t>(CodecId::kNone) ||
-         raw == static_cast<uint8_t>(CodecId::kLz4) ||
-         raw == static_cast<uint8_t>(CodecId::kLz4hc);
+  return raw <= static_cast<uint8_t>(CodecId::kLz4hcDict);
 }
 
 // Returns the level used when the user names a codec but no level: 1 for lz4, 9 for
@@ -89,7 +131,8 @@ Status ValidateSpec(CodecSpec spec);
 // so a slot the size of a page always holds an encoded page.
 constexpr size_t MaxEncodedSize(size_t page_size) { return page_size; }
 
-// Encodes the page `src` into the start of `dst` with the codec of `spec`.
+// Encodes the page `src` into the start of `dst` with the codec of `spec`, against
+// `dict` when one is given (lz4 and lz4hc then store kLz4Dict / kLz4hcDict).
 //
 // Returns {codec, size} on success: dst[0, size) holds the encoded page, and `codec` is
 // the codec that must be stored with it (it can differ from spec.id, see note 2).
@@ -113,7 +156,8 @@ constexpr size_t MaxEncodedSize(size_t page_size) { return page_size; }
 //     change with the liblz4 version: never compare encoded bytes across builds, compare
 //     decoded pages.
 [[nodiscard]] Result<Encoded> EncodePage(CodecSpec spec, std::span<const std::byte> src,
-                                         std::span<std::byte> dst);
+                                         std::span<std::byte> dst,
+                                         const Dictionary* dict = nullptr);
 
 // Decodes `src`, an encoded page stored with codec `codec`, into `dst`. dst.size() is the
 // exact page size expected: the page decodes to exactly that many bytes or it is corrupt.
@@ -136,8 +180,9 @@ constexpr size_t MaxEncodedSize(size_t page_size) { return page_size; }
 //  2. Passing the check is not proof that the page is the one that was written: a
 //     damaged block can still decode to exactly dst.size() bytes of wrong content. The
 //     page checksum, verified by the caller, is what detects that.
-//  3. kLz4 and kLz4hc are the same block format; either id decodes either output.
+//  3. kLz4 and kLz4hc are the same block format; either id decodes either output. So
+//     are kLz4Dict and kLz4hcDict, which need `dict` (kCorrupt without one).
 [[nodiscard]] Status DecodePage(CodecId codec, std::span<const std::byte> src,
-                                std::span<std::byte> dst);
+                                std::span<std::byte> dst, const Dictionary* dict = nullptr);
 
 }  // namespace blaze::compress

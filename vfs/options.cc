@@ -20,6 +20,7 @@ struct Given {
   std::optional<bool> absorb;
   std::optional<uint64_t> write_buffer_bytes;
   std::optional<uint64_t> cache_bytes;
+  std::optional<uint64_t> dictionary_bytes;
 };
 
 Status BadValue(std::string_view key, std::string_view value, std::string_view expected) {
@@ -38,12 +39,21 @@ std::optional<T> ParseNumber(std::string_view s) {
   return v;
 }
 
+// A byte count from 0 (`zero_means`) to 2^max_log2 into `out`.
+Status ParseBytes(std::string_view key, std::string_view value, int max_log2,
+                  std::string_view zero_means, std::optional<uint64_t>& out) {
+  out = ParseNumber<uint64_t>(value);
+  if (out && *out <= (uint64_t{1} << max_log2)) return Status::Ok();
+  return BadValue(key, value, "a byte count from 0 (" + std::string(zero_means) + ") to 2^" +
+                                  std::to_string(max_log2));
+}
+
 struct ParamDef {
   std::string_view key;
   Status (*parse)(std::string_view key, std::string_view value, Given& given);
 };
 
-constexpr std::array<ParamDef, 6> kParams = {{
+constexpr std::array<ParamDef, 7> kParams = {{
     {"blaze_codec",
      [](std::string_view key, std::string_view value, Given& given) {
        given.codec = compress::CodecFromName(value);
@@ -56,24 +66,19 @@ constexpr std::array<ParamDef, 6> kParams = {{
      }},
     {"blaze_checkpoint",
      [](std::string_view key, std::string_view value, Given& given) {
-       given.checkpoint_bytes = ParseNumber<uint64_t>(value);
-       return given.checkpoint_bytes && *given.checkpoint_bytes <= (uint64_t{1} << 40)
-                  ? Status::Ok()
-                  : BadValue(key, value, "a byte count from 0 (never automatic) to 2^40");
+       return ParseBytes(key, value, 40, "never automatic", given.checkpoint_bytes);
      }},
     {"blaze_write_buffer",
      [](std::string_view key, std::string_view value, Given& given) {
-       given.write_buffer_bytes = ParseNumber<uint64_t>(value);
-       return given.write_buffer_bytes && *given.write_buffer_bytes <= (uint64_t{1} << 34)
-                  ? Status::Ok()
-                  : BadValue(key, value, "a byte count from 0 (none) to 2^34");
+       return ParseBytes(key, value, 34, "none", given.write_buffer_bytes);
      }},
     {"blaze_cache",
      [](std::string_view key, std::string_view value, Given& given) {
-       given.cache_bytes = ParseNumber<uint64_t>(value);
-       return given.cache_bytes && *given.cache_bytes <= (uint64_t{1} << 40)
-                  ? Status::Ok()
-                  : BadValue(key, value, "a byte count from 0 (no caching) to 2^40");
+       return ParseBytes(key, value, 40, "no caching", given.cache_bytes);
+     }},
+    {"blaze_dictionary",
+     [](std::string_view key, std::string_view value, Given& given) {
+       return ParseBytes(key, value, 40, "never", given.dictionary_bytes);
      }},
     {"blaze_journal",
      [](std::string_view key, std::string_view value, Given& given) {
@@ -130,6 +135,7 @@ Result<StoreOptions> ParseStoreOptions(std::span<const UriParam> params) {
   if (given.absorb) options.absorb_journal = *given.absorb;
   if (given.write_buffer_bytes) options.write_buffer_bytes = *given.write_buffer_bytes;
   options.cache_bytes = given.cache_bytes;
+  if (given.dictionary_bytes) options.dictionary_bytes = *given.dictionary_bytes;
   if (Status s = compress::ValidateSpec(options.codec); !s.ok()) {
     return Status(Code::kInvalidArgument,
                   "bad value '" + std::to_string(options.codec.level) +

@@ -29,6 +29,10 @@ struct StoreOptions {
   // blaze_cache: the most this database may hold in the process's page cache (unset:
   // up to the whole budget). The latest open that gives it sets it for the file.
   std::optional<uint64_t> cache_bytes;
+  // blaze_dictionary: the first checkpoint that finds the database at least this long
+  // makes the store's compression dictionary (0: the store gets none). A store that has
+  // one keeps it; this only decides when a store without one makes it.
+  uint64_t dictionary_bytes = uint64_t{1} << 20;
 };
 
 struct UriParam {

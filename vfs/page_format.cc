@@ -25,12 +25,13 @@ void EncodePageFileHeader(const PageFileHeader& h, std::span<std::byte, kPfHeade
   std::byte* p = dst.data();
   std::memset(p, 0, kPfHeaderSize);
   std::memcpy(p + kPfMagicOffset, kStoreMagic.data(), kStoreMagic.size());
-  StoreU32(p + kPfVersionOffset, kPageFileVersion);
+  StoreU32(p + kPfVersionOffset, h.has_dictionary ? 2 : 1);
   StoreU32(p + kPfPageSizeOffset, h.page_size);
   StoreU32(p + kPfPageCountOffset, h.page_count);
   StoreU64(p + kPfGenerationOffset, h.generation);
   StoreU64(p + kPfDirOffset, h.directory.offset);
   StoreU32(p + kPfDirLengthOffset, h.directory.length);
+  StoreU32(p + kPfFlagsOffset, h.has_dictionary ? kPfHasDictionary : 0);
   StoreU64(p + kPfHighWaterOffset, h.high_water);
   StoreU64(p + kPfChecksumOffset, Xxh3(p, kPfChecksumOffset));
 }
@@ -55,9 +56,14 @@ PfHeaderCheck DecodePageFileHeader(std::span<const std::byte, kPfHeaderSize> src
                                 h.directory.length >= kBlockHeaderSize &&
                                 h.directory.offset + h.directory.length <= h.high_water
                           : h.directory.length == 0 && h.page_count == 0;
-  if (LoadU32(p + kPfVersionOffset) != kPageFileVersion ||
-      !wal::IsValidPageSize(h.page_size) || LoadU32(p + kPfReservedOffset) != 0 || !dir_ok ||
-      h.high_water < kDataStart) {
+  // Version 1 has no flags; version 2 is written only with a dictionary, which lives in
+  // the directory.
+  const uint32_t version = LoadU32(p + kPfVersionOffset);
+  const uint32_t flags = LoadU32(p + kPfFlagsOffset);
+  h.has_dictionary = flags == kPfHasDictionary;
+  const bool flags_ok = version == 1 ? flags == 0
+                                     : version == 2 && h.has_dictionary && h.directory.present();
+  if (!flags_ok || !wal::IsValidPageSize(h.page_size) || !dir_ok || h.high_water < kDataStart) {
     return PfHeaderCheck::kUnsupported;
   }
   *out = h;

@@ -1,15 +1,19 @@
 // vfs/page_format.h: the byte layout of the page file (the main database file of a
-// Blaze store), format version 1.
+// Blaze store), format versions 1 and 2.
 //
-// docs/format.md ("Page file format, version 1") is the reference, byte by byte. This
-// header is the same layout as constants plus the functions that encode and check it.
+// docs/format.md ("Page file format") is the reference, byte by byte. This header is the
+// same layout as constants plus the functions that encode and check it.
 //
 //   page file := header copy 0 (at 0) | header copy 1 (at 4096) | extents from 8192
 //   extent    := block header (32 bytes) | payload | zero padding to a multiple of 16
 //   block     := slot (one encoded page) | map chunk (256 map entries) | directory
+//              | dictionary (version 2)
 //
-// A header names the directory; the directory names the map chunks; each chunk entry
-// names the slot of one page. Everything a header reaches was written (and synced)
+// A header names the directory; the directory names the map chunks, and in version 2
+// the store's compression dictionary; each chunk entry names the slot of one page.
+// Version 2 is version 1 plus the dictionary: a header is written as version 2 exactly
+// when its store has a dictionary, so a store without one stays readable by version-1
+// builds. Everything a header reaches was written (and synced)
 // before the header, and is never written again while a durable header reaches it
 // (copy-on-write), so either header copy with a valid checksum describes a whole,
 // consistent database. All integers are little-endian.
@@ -27,7 +31,7 @@
 
 namespace blaze::vfs {
 
-inline constexpr uint32_t kPageFileVersion = 1;
+inline constexpr uint32_t kPageFileVersion = 2;  // the newest this build reads and writes
 
 // ---- Header: two copies, at kHeaderCopyOffset[0] and [1] ----
 inline constexpr std::array<char, 12> kStoreMagic = {'B', 'l', 'a', 'z', 'e', ' ',
@@ -39,7 +43,8 @@ inline constexpr size_t kPfPageCountOffset = 20;   // u32, logical size in pages
 inline constexpr size_t kPfGenerationOffset = 24;  // u64, checkpoint generation
 inline constexpr size_t kPfDirOffset = 32;         // u64, directory extent offset (0: none)
 inline constexpr size_t kPfDirLengthOffset = 40;   // u32, directory extent length
-inline constexpr size_t kPfReservedOffset = 44;    // u32, zero
+inline constexpr size_t kPfFlagsOffset = 44;       // u32, version 1: zero; 2: kPfHasDictionary
+inline constexpr uint32_t kPfHasDictionary = 1;    // the directory's last entry names it
 inline constexpr size_t kPfHighWaterOffset = 48;   // u64, end of the last extent in use
 inline constexpr size_t kPfChecksumOffset = 56;    // u64, XXH3-64 seed 0 of [0, 56)
 inline constexpr size_t kPfHeaderSize = 64;
@@ -61,7 +66,8 @@ inline constexpr uint64_t kExtentAlign = 16;
 enum class BlockType : uint8_t {
   kSlot = 1,       // payload: one page, encoded by compress::EncodePage; key: page number
   kMapChunk = 2,   // payload: kPagesPerChunk map entries; key: chunk number (from 0)
-  kDirectory = 3,  // payload: key directory entries
+  kDirectory = 3,  // payload: key directory entries (+ 1: the dictionary's, in version 2)
+  kDictionary = 4,  // payload: the dictionary's bytes (64..65536); key: 0
 };
 
 // Map entries (in chunks) and directory entries share one 16-byte layout.
@@ -92,6 +98,8 @@ struct PageFileHeader {
   uint64_t generation = 0;
   Extent directory;
   uint64_t high_water = kDataStart;
+  // The directory ends with an entry naming the store's dictionary (version 2).
+  bool has_dictionary = false;
 };
 
 void EncodePageFileHeader(const PageFileHeader& h, std::span<std::byte, kPfHeaderSize> dst);

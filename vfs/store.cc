@@ -182,6 +182,7 @@ StoreFigures Store::Figures() {
   StoreFigures f = figures_;
   if (cache_ != nullptr) f.cache = cache_->Figures();
   f.logical_bytes = uint64_t{pages_} * page_size_;
+  f.dictionary_bytes = dict_ != nullptr ? dict_->bytes().size() : 0;
   if (log_file() != nullptr) {
     Result<uint64_t> n = log_file()->Size();
     f.log_bytes = n.ok() ? n.value() : 0;
@@ -215,6 +216,9 @@ void Store::InstallEmptyView(uint32_t page_size, const PageFileHeader& header) {
   map_gen_.clear();
   chunks_.clear();
   chunk_gen_.clear();
+  dict_.reset();
+  dict_extent_ = Extent{};
+  dict_gen_ = 0;
   alloc_.Rebuild({});
 }
 
@@ -313,16 +317,44 @@ Status Store::LoadMap(File& db, const PageFileHeader& h) {
     }
     return payload;
   };
+  std::shared_ptr<const compress::Dictionary> dict;
+  Extent dict_extent;
+  uint32_t dict_gen = 0;
   if (h.directory.present()) {
     used.push_back(h.directory);
     Result<std::span<const std::byte>> dir =
         read_block(h.directory, BlockType::kDirectory, nchunks, static_cast<uint32_t>(h.generation),
                    "map directory");
     if (!dir.ok()) return dir.status();
-    if (dir.value().size() != uint64_t{nchunks} * kEntrySize) {
+    const uint32_t nentries = nchunks + (h.has_dictionary ? 1 : 0);
+    if (dir.value().size() != uint64_t{nentries} * kEntrySize) {
       return Status(Code::kCorrupt, "map directory has the wrong size");
     }
     std::vector<std::byte> dir_copy(dir.value().begin(), dir.value().end());
+    if (h.has_dictionary) {
+      const std::byte* entry = dir_copy.data() + uint64_t{nchunks} * kEntrySize;
+      dict_extent = DecodeEntry(entry);
+      dict_gen = wal::LoadU32(entry + kEntryReservedOffset);
+      if (!ValidExtent(dict_extent, h.high_water, ExtentLength(compress::Dictionary::kMaxSize)) ||
+          dict_extent.length < ExtentLength(compress::Dictionary::kMinSize)) {
+        return Status(Code::kCorrupt, "map directory: the dictionary entry is invalid");
+      }
+      used.push_back(dict_extent);
+      if (dict_ != nullptr && dict_extent_ == dict_extent && dict_gen_ == dict_gen) {
+        dict = dict_;  // the same block: a dictionary is never rewritten in place
+      } else {
+        Result<std::span<const std::byte>> bytes =
+            read_block(dict_extent, BlockType::kDictionary, 0, dict_gen, "dictionary");
+        if (!bytes.ok()) return bytes.status();
+        Result<std::shared_ptr<const compress::Dictionary>> made =
+            compress::Dictionary::Make(bytes.value());
+        if (!made.ok()) {
+          return Status(made.status().code() == Code::kNoMemory ? Code::kNoMemory : Code::kCorrupt,
+                        "dictionary" + At(dict_extent.offset) + ": " + made.status().message());
+        }
+        dict = std::move(made.value());
+      }
+    }
     const uint64_t chunk_len = ExtentLength(uint64_t{kPagesPerChunk} * kEntrySize);
     for (uint32_t k = 0; k < nchunks; ++k) {
       const std::byte* entry = dir_copy.data() + uint64_t{k} * kEntrySize;
@@ -384,6 +416,9 @@ Status Store::LoadMap(File& db, const PageFileHeader& h) {
   map_gen_ = std::move(map_gen);
   chunks_ = std::move(chunks);
   chunk_gen_ = std::move(chunk_gen);
+  dict_ = std::move(dict);
+  dict_extent_ = dict_extent;
+  dict_gen_ = dict_gen;
   return Status::Ok();
 }
 
@@ -635,7 +670,7 @@ Status Store::ReadPageOnce(File& db, uint32_t page, std::span<std::byte> dst) {
                                         " belongs to another log generation");
     }
     figures_.decodes += 1;
-    Status s = compress::DecodePage(frame.value().codec, frame.value().payload, dst);
+    Status s = compress::DecodePage(frame.value().codec, frame.value().payload, dst, dict_.get());
     if (!s.ok()) {
       return Status(s.code(), "store log: page " + std::to_string(page) + At(it->second) + ": " +
                                   s.message());
@@ -663,7 +698,8 @@ Status Store::ReadPageOnce(File& db, uint32_t page, std::span<std::byte> dst) {
                                       std::to_string(f.generation) + ", not the map's");
   }
   figures_.decodes += 1;
-  Status s = compress::DecodePage(static_cast<compress::CodecId>(f.codec), payload.value(), dst);
+  Status s = compress::DecodePage(static_cast<compress::CodecId>(f.codec), payload.value(), dst,
+                                  dict_.get());
   if (!s.ok()) return Status(s.code(), where() + ": " + s.message());
   return Status::Ok();
 }
@@ -843,7 +879,7 @@ Status Store::BeginWrite(File& db, uint32_t first_page_size) {
 }
 
 Status Store::WritePage(uint32_t page, std::span<const std::byte> src) {
-  Result<compress::Encoded> enc = compress::EncodePage(config_.codec, src, enc_buf_);
+  Result<compress::Encoded> enc = compress::EncodePage(config_.codec, src, enc_buf_, dict_.get());
   if (!enc.ok()) return enc.status();
   Result<uint64_t> at = writer_->AppendPage(
       page, enc.value().codec, std::span<const std::byte>(enc_buf_.data(), enc.value().size));
@@ -1044,6 +1080,36 @@ Status Store::Compact(File& db) {
   return Status::Ok();
 }
 
+std::vector<std::byte> Store::SampleDictionary(File& db) {
+  // The second half of a page is where SQLite keeps cell content (a b-tree page grows
+  // its cells from the end) and all of an overflow page is content: pieces of up to
+  // 2 KiB from there, from pages spread evenly over the database, up to 64 KiB. On a
+  // text-heavy database this brings lz4's 4 KiB pages from 0.67 to 0.57 of their size,
+  // lz4hc's from 0.65 to 0.41 (docs/compress.md).
+  std::vector<std::byte> bytes;
+  const uint64_t size = uint64_t{pages_} * page_size_;
+  if (dict_ != nullptr || config_.dictionary_bytes == 0 || size < config_.dictionary_bytes ||
+      config_.codec.id == compress::CodecId::kNone || pages_ == 0) {
+    return bytes;
+  }
+  const size_t piece = std::min<size_t>(page_size_ / 2, 2048);
+  const uint32_t count = static_cast<uint32_t>(
+      std::min<uint64_t>(pages_, compress::Dictionary::kMaxSize / piece));
+  std::vector<std::byte> page(page_size_);
+  bytes.reserve(uint64_t{count} * piece);
+  for (uint32_t k = 0; k < count; ++k) {
+    const uint32_t p = 1 + static_cast<uint32_t>((uint64_t{k} * pages_ + pages_ / 2) / count);
+    if (p > pages_ || !ReadPageOnce(db, p, page).ok()) continue;  // a sample less
+    const auto tail = std::span<const std::byte>(page).last(piece);
+    if (std::all_of(tail.begin(), tail.end(), [](std::byte b) { return b == std::byte{0}; })) {
+      continue;  // free space: nothing to match
+    }
+    bytes.insert(bytes.end(), tail.begin(), tail.end());
+  }
+  if (bytes.size() < compress::Dictionary::kMinSize) bytes.clear();
+  return bytes;
+}
+
 Status Store::CheckpointLocked(File& db, bool compact) {
   if (page_size_ == 0 || read_only_ || log_file() == nullptr) return Status::Ok();
   if (txn_open_) return Status(Code::kMisuse, "checkpoint inside a transaction");
@@ -1076,6 +1142,8 @@ Status Store::CheckpointLocked(File& db, bool compact) {
     if (k >= chunks_.size() || old_n != new_n || floor_n != old_n) dirty[k] = true;
   }
 
+  // The dictionary, sampled before anything below uses io_buf_.
+  std::vector<std::byte> new_dict_bytes = SampleDictionary(db);
   BatchWriter batch(db);
   // Slots: every page whose newest committed version is in the log.
   std::vector<std::pair<uint32_t, uint64_t>> moves(index_.begin(), index_.end());
@@ -1138,6 +1206,39 @@ Status Store::CheckpointLocked(File& db, bool compact) {
       dirty[p / kPagesPerChunk] = true;
     }
   }
+  // The dictionary block: written once, when made; moved only by a compaction (it holds
+  // the same bytes wherever it is).
+  std::shared_ptr<const compress::Dictionary> dict = dict_;
+  Extent dict_extent = dict_extent_;
+  uint32_t dict_gen = dict_gen_;
+  std::span<const std::byte> dict_write;
+  if (!new_dict_bytes.empty()) {
+    Result<std::shared_ptr<const compress::Dictionary>> made =
+        compress::Dictionary::Make(new_dict_bytes);
+    if (made.ok()) {
+      dict = std::move(made.value());
+      dict_write = dict->bytes();
+    }  // else (out of memory): no dictionary this time
+  } else if (dict != nullptr && compact &&
+             dict_extent.offset + dict_extent.length > live_end_target) {
+    dict_write = dict->bytes();
+  }
+  if (!dict_write.empty()) {
+    const uint64_t length = ExtentLength(dict_write.size());
+    const uint64_t offset = alloc_.Allocate(length);
+    if (dict_extent.present() && offset >= dict_extent.offset) {
+      alloc_.Free(offset, length);  // a compaction with no hole below it: leave it
+    } else {
+      Result<std::span<std::byte>> out = batch.Add(offset, length);
+      if (!out.ok()) return Broken(out.status());
+      std::memcpy(out.value().data() + kBlockHeaderSize, dict_write.data(), dict_write.size());
+      SealBlock({BlockType::kDictionary, 0, 0, static_cast<uint32_t>(dict_write.size()), gen},
+                out.value());
+      if (dict_extent.present()) to_free.push_back(dict_extent);
+      dict_extent = Extent{offset, static_cast<uint32_t>(length)};
+      dict_gen = gen32;
+    }
+  }
   // Map chunks that changed, then the directory.
   std::vector<Extent> chunks(nchunks);
   std::vector<uint32_t> chunk_gen(nchunks);
@@ -1171,8 +1272,10 @@ Status Store::CheckpointLocked(File& db, bool compact) {
   h.page_size = page_size_;
   h.page_count = pages_;
   h.generation = gen;
-  if (nchunks > 0) {
-    const uint64_t dir_len = ExtentLength(uint64_t{nchunks} * kEntrySize);
+  h.has_dictionary = dict != nullptr;
+  if (nchunks > 0 || h.has_dictionary) {
+    const uint32_t nentries = nchunks + (h.has_dictionary ? 1 : 0);
+    const uint64_t dir_len = ExtentLength(uint64_t{nentries} * kEntrySize);
     const uint64_t offset = alloc_.Allocate(dir_len);
     Result<std::span<std::byte>> out = batch.Add(offset, dir_len);
     if (!out.ok()) return Broken(out.status());
@@ -1181,7 +1284,11 @@ Status Store::CheckpointLocked(File& db, bool compact) {
       EncodeEntry(chunks[k], entries + uint64_t{k} * kEntrySize);
       wal::StoreU32(entries + uint64_t{k} * kEntrySize + kEntryReservedOffset, chunk_gen[k]);
     }
-    SealBlock({BlockType::kDirectory, 0, nchunks, nchunks * static_cast<uint32_t>(kEntrySize), gen},
+    if (h.has_dictionary) {
+      EncodeEntry(dict_extent, entries + uint64_t{nchunks} * kEntrySize);
+      wal::StoreU32(entries + uint64_t{nchunks} * kEntrySize + kEntryReservedOffset, dict_gen);
+    }
+    SealBlock({BlockType::kDirectory, 0, nchunks, nentries * static_cast<uint32_t>(kEntrySize), gen},
               out.value());
     h.directory = Extent{offset, static_cast<uint32_t>(dir_len)};
   }
@@ -1204,6 +1311,9 @@ Status Store::CheckpointLocked(File& db, bool compact) {
   map_gen_ = std::move(map_gen);
   chunks_ = std::move(chunks);
   chunk_gen_ = std::move(chunk_gen);
+  dict_ = std::move(dict);  // pages written from now on are encoded against it
+  dict_extent_ = dict_extent;
+  dict_gen_ = dict_gen;
   map_floor_ = pages_;
   index_ = {};  // not clear(): that keeps the buckets of the largest log ever indexed
   figures_.checkpoints += 1;

@@ -81,6 +81,10 @@ struct StoreConfig {
   // repeatedly during a large one) then costs one encoding and one frame, not one per
   // spill. 0: every write is appended at once.
   uint64_t write_buffer_bytes = uint64_t{8} << 20;
+  // The first checkpoint that finds the database at least this long (and the codec not
+  // none) makes the store's dictionary (0: never): pages written from then on are
+  // compressed against it. A store keeps its dictionary for good.
+  uint64_t dictionary_bytes = uint64_t{1} << 20;
   // Nothing is written until AllowWrites: no log is created, no tail trimmed, no
   // checkpoint.
   bool read_only = false;
@@ -110,6 +114,7 @@ struct StoreFigures {
   uint64_t page_file_syncs = 0;  // syncs of the page file (two per checkpoint)
   uint64_t decodes = 0;          // pages decompressed for reads
   uint64_t reloads = 0;          // views reloaded from disk (another process changed it)
+  uint64_t dictionary_bytes = 0;  // the store's dictionary (0: none)
   cache::ClientFigures cache;    // this store's pages in the page cache
 };
 
@@ -285,6 +290,16 @@ class Store {
   uint64_t salt_counter_ = 0;
 
   StoreFigures figures_;
+
+  // The store's compression dictionary (null: none yet), the extent holding it and the
+  // low 32 bits of the generation that wrote it there. Made once, by a checkpoint, and
+  // never changed: every page encoded against it decodes with the same bytes.
+  std::shared_ptr<const compress::Dictionary> dict_;
+  Extent dict_extent_;
+  uint32_t dict_gen_ = 0;
+  // The dictionary a checkpoint would make now: pieces of pages spread over the
+  // database (empty when it should make none).
+  [[nodiscard]] std::vector<std::byte> SampleDictionary(File& db);
 
   std::unique_ptr<cache::Client> cache_;
   std::vector<uint32_t> stale_pages_;  // LoadMap: pages whose map entry changed

@@ -84,6 +84,7 @@ FigureValues ToFigures(const StoreFigures& f) {
   v[static_cast<int>(Figure::kCachePinned)] = f.cache.pinned;
   v[static_cast<int>(Figure::kCachePages)] = f.cache.pages;
   v[static_cast<int>(Figure::kCacheBytes)] = f.cache.bytes;
+  v[static_cast<int>(Figure::kDictionaryBytes)] = f.dictionary_bytes;
   return v;
 }
 
@@ -149,6 +150,7 @@ int AcquireStore(BlazeVfs* vfs, const char* zName, int flags, const StoreOptions
   config.codec = options.codec;
   config.checkpoint_bytes = options.checkpoint_bytes;
   config.write_buffer_bytes = options.write_buffer_bytes;
+  config.dictionary_bytes = options.dictionary_bytes;
   config.read_only = read_only;
   config.name = zName;
   config.cache = &cache::PageCache::Process();

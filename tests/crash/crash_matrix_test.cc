@@ -120,6 +120,12 @@ Tally Sweep(const SweepConfig& config) {
     if (full) CHECK(v.k == kTxns);
     DbPtr db = Open(dry.uri);
     if (config.journal_mode == "wal") CHECK(QueryText(db.get(), "PRAGMA journal_mode") == "wal");
+    if (config.uri_params.find("blaze_dictionary=") != std::string::npos) {
+      // The workload reached the size that makes the store's dictionary.
+      QueryInt(db.get(), "SELECT count(*) FROM sqlite_schema");
+      CHECK(QueryInt(db.get(), "SELECT dictionary_bytes FROM blaze_stats WHERE file LIKE '%dry.db'") >
+            0);
+    }
   }
   RemoveDatabase(dir.Path("dry.db"));
 
@@ -233,6 +239,14 @@ TEST_CASE("blaze survives power loss during its checkpoints", "[crash]") {
   RegisterStacks();
   Matrix("blaze-crash", "&blaze_checkpoint=16384", {"delete", "wal"});
   Matrix("blaze-crash", "&blaze_checkpoint=16384&blaze_journal=absorb", {"delete"});
+}
+
+// A dictionary made as soon as the database reaches 16 KiB, and checkpoints after almost
+// every commit: power goes while the checkpoint that makes the dictionary writes it, and
+// while pages encoded against it are logged and checkpointed.
+TEST_CASE("blaze survives power loss while it makes and uses its dictionary", "[crash]") {
+  RegisterStacks();
+  Matrix("blaze-crash", "&blaze_checkpoint=16384&blaze_dictionary=16384", {"delete", "wal"});
 }
 
 // A write buffer of four pages: spilled transactions evict pages to the log all the time,

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <random>
@@ -23,7 +24,9 @@ using blaze::compress::CodecSpec;
 using blaze::compress::DecodePage;
 using blaze::compress::DefaultLevel;
 using blaze::compress::EncodePage;
+using blaze::compress::Dictionary;
 using blaze::compress::IsKnownCodec;
+using blaze::compress::UsesDictionary;
 using blaze::compress::MaxEncodedSize;
 using blaze::compress::ValidateSpec;
 using blaze::test::Bytes;
@@ -92,9 +95,12 @@ TEST_CASE("codec ids are the on-disk values", "[compress]") {
   CHECK(static_cast<int>(CodecId::kNone) == 0);
   CHECK(static_cast<int>(CodecId::kLz4) == 1);
   CHECK(static_cast<int>(CodecId::kLz4hc) == 2);
+  CHECK(static_cast<int>(CodecId::kLz4Dict) == 3);
+  CHECK(static_cast<int>(CodecId::kLz4hcDict) == 4);
   for (int raw = 0; raw < 256; ++raw) {
     INFO(raw);
-    CHECK(IsKnownCodec(static_cast<uint8_t>(raw)) == (raw <= 2));
+    CHECK(IsKnownCodec(static_cast<uint8_t>(raw)) == (raw <= 4));
+    CHECK(UsesDictionary(static_cast<CodecId>(raw)) == (raw == 3 || raw == 4));
   }
 }
 
@@ -107,6 +113,11 @@ TEST_CASE("codec names", "[compress]") {
   CHECK(CodecName(CodecId::kNone) == "none");
   CHECK(CodecName(CodecId::kLz4) == "lz4");
   CHECK(CodecName(CodecId::kLz4hc) == "lz4hc");
+  CHECK(CodecName(CodecId::kLz4Dict) == "lz4+dict");
+  CHECK(CodecName(CodecId::kLz4hcDict) == "lz4hc+dict");
+  // Chosen by having a dictionary, never by name.
+  CHECK_FALSE(CodecFromName("lz4+dict").has_value());
+  CHECK_FALSE(ValidateSpec({CodecId::kLz4Dict, 1}).ok());
   CHECK(CodecName(static_cast<CodecId>(7)) == "unknown");
   for (std::string_view bad : {"", "LZ4", "Lz4hc", "lz4 ", " lz4", "lz4h", "lz4hcc", "zstd",
                                "raw", "NONE", "0", "1"}) {
@@ -386,7 +397,7 @@ TEST_CASE("DecodePage: wrong expected size", "[compress][corrupt]") {
 TEST_CASE("DecodePage: unknown codec ids and empty input", "[compress][corrupt]") {
   const Bytes page = TextPage(4096);
   Stored st = Encode({CodecId::kLz4, 1}, page);
-  for (int raw = 3; raw < 256; ++raw) {
+  for (int raw = 5; raw < 256; ++raw) {
     GuardedPage dst(4096);
     blaze::Status s = DecodePage(static_cast<CodecId>(raw), st.bytes, dst.span());
     INFO(s.message());
@@ -429,4 +440,145 @@ TEST_CASE("EncodePage from several threads at once", "[compress][threads]") {
   }
   for (auto& th : threads) th.join();
   for (int t = 0; t < kThreads; ++t) CHECK(failures[static_cast<size_t>(t)] == 0);
+}
+
+// ---- dictionaries ----
+
+namespace {
+
+// A dictionary made the way the store makes one: the second halves of some pages.
+std::shared_ptr<const Dictionary> SampleDictionary(size_t page_size, size_t bytes) {
+  Bytes d;
+  for (uint32_t seed = 100; d.size() < bytes; ++seed) {
+    const Bytes p = TextPage(page_size, seed);
+    d.insert(d.end(), p.begin() + static_cast<ptrdiff_t>(page_size / 2), p.end());
+  }
+  d.resize(bytes);
+  auto made = Dictionary::Make(d);
+  REQUIRE(made.ok());
+  return made.value();
+}
+
+}  // namespace
+
+TEST_CASE("dictionary: sizes outside 64..65536 are refused", "[compress][dict]") {
+  for (size_t n : {size_t{0}, size_t{63}, size_t{65537}}) {
+    Bytes d(n, std::byte{'a'});
+    auto made = Dictionary::Make(d);
+    CHECK(made.status().code() == Code::kInvalidArgument);
+  }
+  for (size_t n : {size_t{64}, size_t{65536}}) CHECK(Dictionary::Make(Bytes(n, std::byte{'a'})).ok());
+}
+
+TEST_CASE("dictionary: round trip for lz4 and lz4hc, every page size", "[compress][dict]") {
+  for (size_t dict_bytes : {size_t{64}, size_t{4096}, size_t{65536}}) {
+    auto dict = SampleDictionary(4096, dict_bytes);
+    for (size_t size : kPageSizes) {
+      for (CodecSpec spec : {CodecSpec{CodecId::kLz4, 1}, CodecSpec{CodecId::kLz4, 8},
+                             CodecSpec{CodecId::kLz4hc, 4}, CodecSpec{CodecId::kLz4hc, 9}}) {
+        for (const Bytes& page : {TextPage(size, 7), RandomPage(size), ZeroPage(size)}) {
+          INFO("dict " << dict_bytes << " page " << size << " codec " << CodecName(spec.id));
+          Bytes dst(MaxEncodedSize(size));
+          auto r = EncodePage(spec, page, dst, dict.get());
+          REQUIRE(r.ok());
+          REQUIRE(r.value().size <= size);
+          dst.resize(r.value().size);
+          if (r.value().codec != CodecId::kNone) {
+            CHECK(r.value().codec ==
+                  (spec.id == CodecId::kLz4hc ? CodecId::kLz4hcDict : CodecId::kLz4Dict));
+          }
+          GuardedPage out(size);
+          REQUIRE(DecodePage(r.value().codec, dst, out.span(), dict.get()).ok());
+          CHECK(std::equal(page.begin(), page.end(), out.span().begin()));
+          CHECK(out.GuardsIntact());
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("dictionary: text pages like the dictionary's shrink further", "[compress][dict]") {
+  auto dict = SampleDictionary(4096, 65536);
+  for (CodecId id : {CodecId::kLz4, CodecId::kLz4hc}) {
+    size_t plain = 0, with = 0;
+    for (uint32_t seed = 1; seed <= 20; ++seed) {
+      const Bytes page = TextPage(4096, seed);
+      plain += Encode({id, DefaultLevel(id)}, page).bytes.size();
+      Bytes dst(4096);
+      auto r = EncodePage({id, DefaultLevel(id)}, page, dst, dict.get());
+      REQUIRE(r.ok());
+      with += r.value().size;
+    }
+    INFO(CodecName(id) << ": " << plain << " bytes alone, " << with << " with the dictionary");
+    CHECK(with < plain);
+  }
+}
+
+TEST_CASE("dictionary: a page that needs one decodes only with it", "[compress][dict][corrupt]") {
+  auto dict = SampleDictionary(4096, 65536);
+  auto other = SampleDictionary(1024, 65536);
+  const Bytes page = TextPage(4096, 3);
+  Bytes enc(4096);
+  auto r = EncodePage({CodecId::kLz4, 1}, page, enc, dict.get());
+  REQUIRE(r.ok());
+  REQUIRE(r.value().codec == CodecId::kLz4Dict);
+  enc.resize(r.value().size);
+  GuardedPage out(4096);
+  blaze::Status none = DecodePage(CodecId::kLz4Dict, enc, out.span(), nullptr);
+  CHECK(none.code() == Code::kCorrupt);
+  CHECK(none.message().find("dictionary") != std::string::npos);
+  // Another dictionary: a malformed block or wrong bytes, never a crash or a write
+  // outside the page (the caller's checksums and format pair a page with its dictionary).
+  blaze::Status wrong = DecodePage(CodecId::kLz4Dict, enc, out.span(), other.get());
+  CHECK((wrong.ok() || wrong.code() == Code::kCorrupt));
+  if (wrong.ok()) CHECK_FALSE(std::equal(page.begin(), page.end(), out.span().begin()));
+  CHECK(out.GuardsIntact());
+  // Plain blocks decode the same with a dictionary at hand.
+  Stored plain = Encode({CodecId::kLz4, 1}, page);
+  GuardedPage out2(4096);
+  REQUIRE(DecodePage(plain.codec, plain.bytes, out2.span(), dict.get()).ok());
+  CHECK(std::equal(page.begin(), page.end(), out2.span().begin()));
+}
+
+TEST_CASE("dictionary: every single-bit flip of a dictionary page is contained",
+          "[compress][dict][corrupt]") {
+  auto dict = SampleDictionary(4096, 65536);
+  const Bytes page = TextPage(4096, 9);
+  for (CodecId id : {CodecId::kLz4, CodecId::kLz4hc}) {
+    Bytes enc(4096);
+    auto r = EncodePage({id, DefaultLevel(id)}, page, enc, dict.get());
+    REQUIRE(r.ok());
+    enc.resize(r.value().size);
+    for (size_t bit = 0; bit < enc.size() * 8; ++bit) {
+      Bytes bad = enc;
+      bad[bit / 8] ^= std::byte{static_cast<unsigned char>(1u << (bit % 8))};
+      GuardedPage out(4096);
+      blaze::Status s = DecodePage(r.value().codec, bad, out.span(), dict.get());
+      REQUIRE((s.ok() || s.code() == Code::kCorrupt));
+      REQUIRE(out.GuardsIntact());
+    }
+  }
+}
+
+TEST_CASE("dictionary: shared by threads encoding at once", "[compress][dict][threads]") {
+  auto dict = SampleDictionary(4096, 65536);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        const CodecSpec spec = (i + t) % 2 ? CodecSpec{CodecId::kLz4hc, 4 + t} : CodecSpec{};
+        const Bytes page = TextPage(4096, static_cast<uint32_t>(t * 1000 + i));
+        Bytes enc(4096), out(4096);
+        auto r = EncodePage(spec, page, enc, dict.get());
+        if (!r.ok() || !DecodePage(r.value().codec, std::span(enc).first(r.value().size), out,
+                                   dict.get()).ok() ||
+            out != page) {
+          failures.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(failures.load() == 0);
 }

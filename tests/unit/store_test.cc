@@ -901,6 +901,8 @@ struct Layout {
   std::vector<Block> blocks;  // every block the winning header reaches
   std::map<uint32_t, BlockFields> slots;               // page -> its slot's header
   std::map<uint32_t, Extent> slot_extents;
+  Bytes dictionary;  // version 2: the dictionary block's payload
+  Extent dictionary_extent;
 };
 
 Layout ParseLayout(const Bytes& db) {
@@ -939,7 +941,19 @@ Layout ParseLayout(const Bytes& db) {
   BlockFields df;
   const auto dir = block(l.header.directory, BlockType::kDirectory, nchunks, &df);
   REQUIRE(df.generation == l.header.generation);  // a checkpoint writes a new directory
-  REQUIRE(dir.size() == nchunks * blaze::vfs::kEntrySize);
+  const uint32_t nentries = nchunks + (l.header.has_dictionary ? 1 : 0);
+  REQUIRE(dir.size() == nentries * blaze::vfs::kEntrySize);
+  if (l.header.has_dictionary) {
+    // Version 2: the directory's last entry names the dictionary block.
+    const std::byte* de = dir.data() + nchunks * blaze::vfs::kEntrySize;
+    l.dictionary_extent = blaze::vfs::DecodeEntry(de);
+    BlockFields f;
+    const auto d = block(l.dictionary_extent, BlockType::kDictionary, 0, &f);
+    REQUIRE(blaze::wal::LoadU32(de + blaze::vfs::kEntryReservedOffset) ==
+            static_cast<uint32_t>(f.generation));
+    REQUIRE(f.generation <= l.header.generation);
+    l.dictionary.assign(d.begin(), d.end());
+  }
   for (uint32_t k = 0; k < nchunks; ++k) {
     const std::byte* de = dir.data() + k * blaze::vfs::kEntrySize;
     BlockFields cf;
@@ -1332,4 +1346,216 @@ TEST_CASE("store: the golden version-1 store still opens and reads", "[store][fo
       RequireShows(*again.store, again.db, m);
     }
   }
+}
+
+// =====================================================================================
+// The dictionary (page file version 2) and its golden store: tests/data/store-v2.db
+// =====================================================================================
+
+namespace {
+
+// What the version-2 golden store holds: page -> version.
+uint32_t GoldenV2Version(uint32_t page) { return page == 3 || page == 4 || page == 5 ? 2 : 1; }
+
+// The golden version-2 store, written through two stores:
+//   lz4, dictionary_bytes 4096: pages 1..9 (version 1), committed, checkpointed: the
+//     checkpoint finds 9 KiB and makes the dictionary; the slots are plain lz4;
+//     pages 3 and 4 (version 2), committed, checkpointed: lz4+dict slots;
+//   lz4hc: page 5 (version 2), committed and synced: an lz4hc+dict frame in the log.
+void WriteGoldenStoreV2(Disk& disk) {
+  auto put = [&](Process& p, uint32_t page, uint32_t version) {
+    REQUIRE_OK(p.store->Write(p.db, uint64_t{page - 1} * kGoldenPageSize, GoldenPage(page, version)));
+  };
+  {
+    StoreConfig c = Config({CodecId::kLz4, 1});
+    c.dictionary_bytes = 4096;
+    Process p(disk, c);
+    for (uint32_t pg = 1; pg <= kGoldenPages; ++pg) put(p, pg, 1);
+    Commit(*p.store, p.db);
+    REQUIRE_OK(p.store->Checkpoint(p.db));
+    put(p, 3, 2);
+    put(p, 4, 2);
+    Commit(*p.store, p.db);
+    REQUIRE_OK(p.store->Checkpoint(p.db));
+  }
+  {
+    Process p(disk, Config({CodecId::kLz4hc, 9}));
+    put(p, 5, 2);
+    Commit(*p.store, p.db);
+  }
+}
+
+std::string GoldenStoreV2Path() { return std::string(BLAZE_TEST_DATA_DIR) + "/store-v2.db"; }
+
+// Reads every page of the disk's store through a new store and compares with `version`.
+void RequireGolden(Disk& disk, StoreConfig config, uint32_t (*version)(uint32_t)) {
+  Process p(disk, std::move(config));
+  REQUIRE_OK(p.store->Refresh(p.db));
+  REQUIRE(p.store->Size() == uint64_t{kGoldenPages} * kGoldenPageSize);
+  for (uint32_t pg = 1; pg <= kGoldenPages; ++pg) {
+    INFO("page " << pg);
+    Bytes page(kGoldenPageSize);
+    Result<size_t> got = p.store->Read(p.db, uint64_t{pg - 1} * kGoldenPageSize, page);
+    INFO(got.status().message());
+    REQUIRE(got.ok());
+    REQUIRE(got.value() == kGoldenPageSize);
+    CHECK(page == GoldenPage(pg, version(pg)));
+  }
+}
+
+}  // namespace
+
+// Run by hand only, once; NEVER regenerate after a release:
+//   BLAZE_GOLDEN_STORE_OUT=tests/data/store-v2.db build/tests/unit_test '[.golden-write-store-v2]'
+TEST_CASE("store: write the golden version-2 store", "[.golden-write-store-v2]") {
+  const char* out = std::getenv("BLAZE_GOLDEN_STORE_OUT");
+  REQUIRE(out != nullptr);
+  Disk disk;
+  WriteGoldenStoreV2(disk);
+  WriteBinary(out, disk.db.contents());
+  WriteBinary(std::string(out) + "-blazelog", disk.log.contents());
+}
+
+TEST_CASE("store: the golden version-2 store still opens and reads", "[store][format][golden]") {
+  const Bytes db = ReadBinary(GoldenStoreV2Path());
+  const Bytes log = ReadBinary(GoldenStoreV2Path() + "-blazelog");
+
+  // The page file, walked with the format alone.
+  const Layout layout = ParseLayout(db);
+  CHECK(blaze::wal::LoadU32(db.data() + blaze::vfs::kHeaderCopyOffset[layout.copy] + 12) == 2);
+  CHECK(blaze::wal::LoadU32(db.data() + blaze::vfs::kHeaderCopyOffset[layout.copy] + 44) == 1);
+  REQUIRE(layout.header.has_dictionary);
+  CHECK(layout.header.page_count == kGoldenPages);
+  // The dictionary: the second halves (512 bytes) of the nine pages as version 1 wrote
+  // them, in page order, the dictionary's own sampling rule.
+  Bytes expect_dict;
+  for (uint32_t pg = 1; pg <= kGoldenPages; ++pg) {
+    const Bytes p = GoldenPage(pg, 1);
+    expect_dict.insert(expect_dict.end(), p.begin() + kGoldenPageSize / 2, p.end());
+  }
+  CHECK(layout.dictionary == expect_dict);
+  auto dict = blaze::compress::Dictionary::Make(layout.dictionary);
+  REQUIRE(dict.ok());
+  REQUIRE(layout.slots.size() == kGoldenPages);
+  for (const auto& [pg, f] : layout.slots) {
+    INFO("slot of page " << pg);
+    // Made before the dictionary: plain lz4; rewritten after it: lz4+dict.
+    CHECK(f.codec == (pg == 3 || pg == 4 ? 3 : 1));
+    const Extent e = layout.slot_extents.at(pg);
+    Bytes page(kGoldenPageSize);
+    REQUIRE(blaze::compress::DecodePage(static_cast<CodecId>(f.codec),
+                                        std::span<const std::byte>(db).subspan(
+                                            e.offset + blaze::vfs::kBlockHeaderSize, f.payload_size),
+                                        page, dict.value().get())
+                .ok());
+    CHECK(page == GoldenPage(pg, pg == 3 || pg == 4 ? 2 : 1));
+  }
+  // The log: page 5 in lz4hc+dict.
+  MemFile log_file(log);
+  Result<blaze::wal::LogState> state =
+      blaze::wal::RecoverLog(log_file, {.store_generation = layout.header.generation});
+  REQUIRE(state.ok());
+  REQUIRE(state.value().index.size() == 1);
+  Bytes frame_buf(blaze::wal::MaxFrameSize(kGoldenPageSize));
+  auto frame = blaze::wal::ReadFrame(log_file, state.value().index.at(5), state.value().header.salt,
+                                     5, frame_buf);
+  REQUIRE(frame.ok());
+  CHECK(frame.value().codec == CodecId::kLz4hcDict);
+
+  // Through the store, read-only and writable; a checkpoint keeps the dictionary.
+  for (bool read_only : {true, false}) {
+    Disk disk(db, log);
+    StoreConfig config = Config();
+    config.read_only = read_only;
+    RequireGolden(disk, config, GoldenV2Version);
+    if (!read_only) {
+      Process p(disk);
+      REQUIRE_OK(p.store->Refresh(p.db));
+      REQUIRE_OK(p.store->Compact(p.db));
+      CHECK(ParseLayout(disk.db.contents()).dictionary == expect_dict);
+      RequireGolden(disk, Config(), GoldenV2Version);
+    }
+  }
+}
+
+TEST_CASE("store: a store without a dictionary is written as version 1", "[store][format][dict]") {
+  Disk disk;
+  WriteGoldenStore(disk);
+  Process p(disk);
+  REQUIRE_OK(p.store->Checkpoint(p.db));
+  const Layout layout = ParseLayout(disk.db.contents());
+  CHECK_FALSE(layout.header.has_dictionary);
+  CHECK(blaze::wal::LoadU32(disk.db.contents().data() + blaze::vfs::kHeaderCopyOffset[layout.copy] +
+                            12) == 1);
+}
+
+TEST_CASE("store: the dictionary is made once, used by later pages, seen by another process",
+          "[store][dict]") {
+  Disk disk;
+  StoreConfig c = Config({CodecId::kLz4, 1});
+  c.dictionary_bytes = 8 * kGoldenPageSize;
+  Process a(disk, c);
+  Process b(disk, c);
+  auto put = [&](Process& p, uint32_t page, uint32_t version) {
+    REQUIRE_OK(p.store->Write(p.db, uint64_t{page - 1} * kGoldenPageSize, GoldenPage(page, version)));
+  };
+  // Below the threshold: a checkpoint makes none.
+  for (uint32_t pg = 1; pg <= 4; ++pg) put(a, pg, 1);
+  Commit(*a.store, a.db);
+  REQUIRE_OK(a.store->Checkpoint(a.db));
+  CHECK_FALSE(ParseLayout(disk.db.contents()).header.has_dictionary);
+  for (uint32_t pg = 5; pg <= 9; ++pg) put(a, pg, 1);
+  Commit(*a.store, a.db);
+  REQUIRE_OK(a.store->Checkpoint(a.db));
+  const Layout made = ParseLayout(disk.db.contents());
+  REQUIRE(made.header.has_dictionary);
+  // B, which read nothing yet, writes against the dictionary it loads; A reads B's pages.
+  REQUIRE_OK(b.store->Refresh(b.db));
+  put(b, 2, 7);
+  Commit(*b.store, b.db);
+  REQUIRE_OK(a.store->Refresh(a.db));
+  Bytes page(kGoldenPageSize);
+  REQUIRE(a.store->Read(a.db, kGoldenPageSize, page).ok());
+  CHECK(page == GoldenPage(2, 7));
+  REQUIRE_OK(b.store->Checkpoint(b.db));
+  const Layout after = ParseLayout(disk.db.contents());
+  CHECK(after.slots.at(2).codec == 3);
+  // Made once: later checkpoints carry the same block.
+  CHECK(after.dictionary_extent == made.dictionary_extent);
+  CHECK(after.dictionary == made.dictionary);
+  REQUIRE_OK(a.store->Refresh(a.db));
+  REQUIRE(a.store->Read(a.db, kGoldenPageSize, page).ok());
+  CHECK(page == GoldenPage(2, 7));
+  // Truncated to nothing, the store keeps its dictionary (pages in the log may use it).
+  REQUIRE_OK(a.store->Truncate(a.db, 0));
+  Commit(*a.store, a.db);
+  REQUIRE_OK(a.store->Checkpoint(a.db));
+  const Layout empty = ParseLayout(disk.db.contents());
+  CHECK(empty.header.page_count == 0);
+  CHECK(empty.header.has_dictionary);
+  CHECK(empty.dictionary == made.dictionary);
+}
+
+TEST_CASE("store: damage to the dictionary block is reported, never decoded around",
+          "[store][dict][corrupt]") {
+  Disk disk;
+  WriteGoldenStoreV2(disk);
+  const Layout layout = ParseLayout(disk.db.contents());
+  const Bytes good = disk.db.contents();
+  int reported = 0;
+  for (uint64_t at = layout.dictionary_extent.offset;
+       at < layout.dictionary_extent.offset + blaze::vfs::kBlockHeaderSize + layout.dictionary.size();
+       at += 37) {
+    Bytes bad = good;
+    bad[at] ^= std::byte{0x10};
+    Disk d(bad, disk.log.contents());
+    Process p(d);
+    Status s = p.store->Refresh(p.db);
+    Bytes page(kGoldenPageSize);
+    if (s.ok()) s = p.store->Read(p.db, 0, page).status();
+    INFO("flip at " << at << ": " << s.message());
+    CHECK((s.code() == Code::kChecksum || s.code() == Code::kCorrupt));
+    if (!s.ok()) ++reported;
+  }
+  CHECK(reported > 0);
 }
