@@ -2,19 +2,22 @@
 // Built by meson (bench/codec_bench). Two modes:
 //   codec_bench [rounds]
 //       a markdown table over synthetic 4 KiB pages, every codec (docs/compress.md);
-//   codec_bench --db FILE [--codec lz4|lz4hc|none] [--level N] [--page-size N]
+//   codec_bench --db FILE [--codec lz4|lz4hc|none] [--level N] [--page-size N] [--dict]
 //       every page of FILE (a plain SQLite database: its page size is read from its
 //       header; any other file is cut into --page-size pieces, default 4096), encoded
 //       once and decoded in file order until at least 200,000 pages were decoded; prints
-//       one JSON line: pages, page_size, codec, level, raw_bytes, encoded_bytes, ratio
-//       (encoded/raw), raw_pages (kept raw: not compressible), encode_us and decode_us
-//       per page. bench/run uses it for the per-page decode cost of the tables it reads.
+//       one JSON line: pages, page_size, codec, level, dict_bytes, raw_bytes,
+//       encoded_bytes, ratio (encoded/raw), raw_pages (kept raw: not compressible),
+//       encode_us and decode_us per page. With --dict, against a dictionary sampled from
+//       FILE the way a store samples its own (compress::SampleDictionary). bench/run
+//       uses it for the per-page decode cost of the tables it reads.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <random>
 #include <string>
 #include <string_view>
@@ -86,8 +89,13 @@ int DbMode(int argc, char** argv) {
   CodecSpec spec{CodecId::kLz4, 1};
   bool level_given = false;
   size_t page_size = 4096;
+  bool with_dict = false;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
+    if (a == "--dict") {
+      with_dict = true;
+      continue;
+    }
     if (i + 1 >= argc) {
       std::fprintf(stderr, "codec_bench: %s needs a value\n", argv[i]);
       return 2;
@@ -134,13 +142,27 @@ int DbMode(int argc, char** argv) {
     std::fprintf(stderr, "codec_bench: %s holds no whole page\n", path.c_str());
     return 1;
   }
+  std::shared_ptr<const blaze::compress::Dictionary> dict;
+  if (with_dict) {
+    const auto bytes = blaze::compress::SampleDictionary(
+        static_cast<uint32_t>(pages), page_size, [&](uint32_t p, std::span<std::byte> dst) {
+          std::memcpy(dst.data(), data.data() + (p - 1) * page_size, page_size);
+          return true;
+        });
+    auto made = blaze::compress::Dictionary::Make(bytes);
+    if (!made.ok()) {
+      std::fprintf(stderr, "codec_bench: no dictionary: %s\n", made.status().message().c_str());
+      return 1;
+    }
+    dict = made.value();
+  }
   std::vector<Bytes> enc(pages);
   std::vector<CodecId> ids(pages);
   size_t encoded = 0, raw_pages = 0;
   Bytes out(page_size);
   for (size_t i = 0; i < pages; ++i) {
     const auto* src = reinterpret_cast<const std::byte*>(data.data() + i * page_size);
-    auto r = blaze::compress::EncodePage(spec, {src, page_size}, out);
+    auto r = blaze::compress::EncodePage(spec, {src, page_size}, out, dict.get());
     if (!r.ok()) {
       std::fprintf(stderr, "codec_bench: %s\n", r.status().message().c_str());
       return 1;
@@ -154,13 +176,13 @@ int DbMode(int argc, char** argv) {
   const auto t0 = Clock::now();
   for (size_t i = 0; i < pages; ++i) {
     const auto* src = reinterpret_cast<const std::byte*>(data.data() + i * page_size);
-    if (!blaze::compress::EncodePage(spec, {src, page_size}, out).ok()) return 1;
+    if (!blaze::compress::EncodePage(spec, {src, page_size}, out, dict.get()).ok()) return 1;
   }
   const auto t1 = Clock::now();
   const size_t rounds = std::max<size_t>(1, (200'000 + pages - 1) / pages);
   for (size_t r = 0; r < rounds; ++r) {
     for (size_t i = 0; i < pages; ++i) {
-      if (!blaze::compress::DecodePage(ids[i], enc[i], out).ok()) {
+      if (!blaze::compress::DecodePage(ids[i], enc[i], out, dict.get()).ok()) {
         std::fprintf(stderr, "codec_bench: page %zu does not decode\n", i + 1);
         return 1;
       }
@@ -169,10 +191,11 @@ int DbMode(int argc, char** argv) {
   const auto t2 = Clock::now();
   const double raw = static_cast<double>(pages * page_size);
   std::printf(
-      "{\"pages\":%zu,\"page_size\":%zu,\"codec\":\"%s\",\"level\":%d,\"raw_bytes\":%.0f,"
-      "\"encoded_bytes\":%zu,\"ratio\":%.4f,\"raw_pages\":%zu,\"encode_us\":%.3f,"
-      "\"decode_us\":%.3f}\n",
-      pages, page_size, std::string(CodecName(spec.id)).c_str(), spec.level, raw, encoded,
+      "{\"pages\":%zu,\"page_size\":%zu,\"codec\":\"%s\",\"level\":%d,\"dict_bytes\":%zu,"
+      "\"raw_bytes\":%.0f,\"encoded_bytes\":%zu,\"ratio\":%.4f,\"raw_pages\":%zu,"
+      "\"encode_us\":%.3f,\"decode_us\":%.3f}\n",
+      pages, page_size, std::string(CodecName(spec.id)).c_str(), spec.level,
+      dict ? dict->bytes().size() : size_t{0}, raw, encoded,
       static_cast<double>(encoded) / raw, raw_pages, Micros(t1 - t0, static_cast<long>(pages)),
       Micros(t2 - t1, static_cast<long>(rounds * pages)));
   return 0;

@@ -155,6 +155,31 @@ const void* Dictionary::HcState(int level) const {
   return state;
 }
 
+std::vector<std::byte> SampleDictionary(
+    uint32_t pages, size_t page_size,
+    const std::function<bool(uint32_t page, std::span<std::byte> dst)>& read_page) {
+  // The end of a page is where SQLite keeps cell content (a b-tree page grows its cells
+  // from the end) and all of an overflow page is content.
+  std::vector<std::byte> bytes;
+  const size_t piece = std::min<size_t>(page_size / 2, 2048);
+  if (pages == 0 || piece == 0) return bytes;
+  const uint32_t count =
+      static_cast<uint32_t>(std::min<uint64_t>(pages, Dictionary::kMaxSize / piece));
+  std::vector<std::byte> page(page_size);
+  bytes.reserve(uint64_t{count} * piece);
+  for (uint32_t k = 0; k < count; ++k) {
+    const uint32_t p = 1 + static_cast<uint32_t>((uint64_t{k} * pages + pages / 2) / count);
+    if (p > pages || !read_page(p, page)) continue;
+    const auto tail = std::span<const std::byte>(page).last(piece);
+    if (std::all_of(tail.begin(), tail.end(), [](std::byte b) { return b == std::byte{0}; })) {
+      continue;  // free space: nothing to match
+    }
+    bytes.insert(bytes.end(), tail.begin(), tail.end());
+  }
+  if (bytes.size() < Dictionary::kMinSize) bytes.clear();
+  return bytes;
+}
+
 // ---- Pages ----
 
 Result<Encoded> EncodePage(CodecSpec spec, std::span<const std::byte> src,

@@ -17,6 +17,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -101,6 +102,15 @@ class Dictionary {
   mutable std::mutex mu_;
   mutable std::array<void*, 13> hc_{};
 };
+
+// The bytes of a dictionary for a database of `pages` pages of `page_size` bytes, the
+// way a store makes its own (docs/format.md, "The dictionary"): the last
+// min(page_size / 2, 2048) bytes of pages spread evenly over the database, all-zero
+// pieces skipped, up to Dictionary::kMaxSize. `read_page(p, dst)` fills dst with page p
+// (1-based) and returns false to skip it. Empty when fewer than kMinSize bytes result.
+std::vector<std::byte> SampleDictionary(
+    uint32_t pages, size_t page_size,
+    const std::function<bool(uint32_t page, std::span<std::byte> dst)>& read_page);
 
 // Returns the codec named by `name`: "none", "lz4" or "lz4hc" (lower case, exact).
 // Returns std::nullopt for anything else.
