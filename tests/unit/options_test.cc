@@ -53,6 +53,12 @@ TEST_CASE("bad parameters fail with a message naming them", "[options]") {
       {{{"blaze_codec", "lz4"}, {"blaze_codec", "lz4"}}, "blaze_codec"},
       {{{"Blaze_codec", "lz4"}}, "Blaze_codec"},
       {{{"BLAZE_LEVEL", "3"}}, "BLAZE_LEVEL"},
+      {{{"blaze_dictionary", "1M"}}, "blaze_dictionary"},
+      {{{"blaze_dictionary", "-1"}}, "blaze_dictionary"},
+      {{{"blaze_dictionary", "1099511627777"}}, "blaze_dictionary"},
+      {{{"blaze_checkpoint", "1099511627777"}}, "blaze_checkpoint"},
+      {{{"blaze_write_buffer", "17179869185"}}, "blaze_write_buffer"},
+      {{{"blaze_cache", "64M"}}, "blaze_cache"},
   };
   for (const Case& c : cases) {
     auto r = Parse(c.params);
@@ -68,4 +74,23 @@ TEST_CASE("the unknown-parameter message lists the known ones", "[options]") {
   REQUIRE_FALSE(r.ok());
   CHECK_THAT(r.status().message(), Catch::Contains("blaze_codec"));
   CHECK_THAT(r.status().message(), Catch::Contains("blaze_level"));
+}
+
+TEST_CASE("byte counts are read, up to their limits", "[options]") {
+  auto r = Parse({});
+  REQUIRE(r.ok());
+  CHECK(r.value().dictionary_bytes == 1048576);
+  CHECK_FALSE(r.value().cache_bytes.has_value());
+  r = Parse({{"blaze_dictionary", "0"}, {"blaze_cache", "1099511627776"},
+             {"blaze_checkpoint", "0"}, {"blaze_write_buffer", "17179869184"}});
+  REQUIRE(r.ok());
+  CHECK(r.value().dictionary_bytes == 0);
+  CHECK(r.value().cache_bytes == uint64_t{1} << 40);
+  CHECK(r.value().checkpoint_bytes == 0);
+  CHECK(r.value().write_buffer_bytes == uint64_t{1} << 34);
+  r = Parse({{"blaze_dictionary", "65536"}});
+  REQUIRE(r.ok());
+  CHECK(r.value().dictionary_bytes == 65536);
+  auto bad = Parse({{"blaze_dictionary", "x"}});
+  CHECK_THAT(bad.status().message(), Catch::Contains("0 (never) to 2^40"));
 }
