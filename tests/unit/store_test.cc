@@ -1240,6 +1240,16 @@ void WriteBinary(const std::string& path, const Bytes& bytes) {
   REQUIRE(std::fclose(f) == 0);
 }
 
+// Writes a golden store with `write` to $BLAZE_GOLDEN_STORE_OUT and its log beside it.
+void WriteGoldenFiles(void (*write)(Disk&)) {
+  const char* out = std::getenv("BLAZE_GOLDEN_STORE_OUT");
+  REQUIRE(out != nullptr);
+  Disk disk;
+  write(disk);
+  WriteBinary(out, disk.db.contents());
+  WriteBinary(std::string(out) + "-blazelog", disk.log.contents());
+}
+
 }  // namespace
 
 // Writes the golden store. Run by hand only, once; NEVER regenerate the files after a
@@ -1247,12 +1257,7 @@ void WriteBinary(const std::string& path, const Bytes& bytes) {
 //   BLAZE_GOLDEN_STORE_OUT=tests/data/store-v1.db build/tests/unit_test '[.golden-write-store]'
 // writes tests/data/store-v1.db and tests/data/store-v1.db-blazelog.
 TEST_CASE("store: write the golden store", "[.golden-write-store]") {
-  const char* out = std::getenv("BLAZE_GOLDEN_STORE_OUT");
-  REQUIRE(out != nullptr);
-  Disk disk;
-  WriteGoldenStore(disk);
-  WriteBinary(out, disk.db.contents());
-  WriteBinary(std::string(out) + "-blazelog", disk.log.contents());
+  WriteGoldenFiles(WriteGoldenStore);
 }
 
 TEST_CASE("store: the golden version-1 store still opens and reads", "[store][format][golden]") {
@@ -1408,12 +1413,7 @@ void RequireGolden(Disk& disk, StoreConfig config, uint32_t (*version)(uint32_t)
 // Run by hand only, once; NEVER regenerate after a release:
 //   BLAZE_GOLDEN_STORE_OUT=tests/data/store-v2.db build/tests/unit_test '[.golden-write-store-v2]'
 TEST_CASE("store: write the golden version-2 store", "[.golden-write-store-v2]") {
-  const char* out = std::getenv("BLAZE_GOLDEN_STORE_OUT");
-  REQUIRE(out != nullptr);
-  Disk disk;
-  WriteGoldenStoreV2(disk);
-  WriteBinary(out, disk.db.contents());
-  WriteBinary(std::string(out) + "-blazelog", disk.log.contents());
+  WriteGoldenFiles(WriteGoldenStoreV2);
 }
 
 TEST_CASE("store: the golden version-2 store still opens and reads", "[store][format][golden]") {
