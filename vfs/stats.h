@@ -29,6 +29,7 @@ enum class Counter : int {
   kTruncates,     // xTruncate calls
   kLocks,         // xLock calls that took the lock
   kFetches,       // xFetch calls that returned a page pointer
+  kRefreshesSkipped,  // SHARED locks that needed no look at the store log (StoreFile::Lock)
   kCount
 };
 
@@ -36,7 +37,7 @@ inline constexpr int kCounterCount = static_cast<int>(Counter::kCount);
 
 inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "reads", "bytes_read", "writes", "bytes_written",
-    "syncs", "truncates",  "locks",  "fetches",
+    "syncs", "truncates",  "locks",  "fetches", "refreshes_skipped",
 };
 
 using CounterValues = std::array<uint64_t, kCounterCount>;

@@ -151,6 +151,12 @@ class Store {
   // refresh. Does nothing when the store is writable already.
   [[nodiscard]] Status AllowWrites();
 
+  // Whether the view is loaded, sound, and without a transaction of ours open: what
+  // Refresh would keep as it is if the log had not changed. A hint (no lock).
+  bool ViewClean() const {
+    return view_log_size_.load(std::memory_order_acquire) != kNoFastPath;
+  }
+
   // Reads up to dst.size() bytes at `offset`. Returns how many bytes exist there (fewer
   // at the end of the database); dst past them is left unchanged.
   [[nodiscard]] Result<size_t> Read(File& db, uint64_t offset, std::span<std::byte> dst);

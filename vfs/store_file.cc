@@ -27,6 +27,13 @@ struct OpenStore {
   std::unique_ptr<Store> store;
   std::shared_ptr<FileStats> stats;
   int refs = 0;
+  // Connections of this process holding at least SHARED on the file (low 16 bits), and
+  // an epoch (the rest) that moves on each time that count drops to zero: one word, so
+  // that a connection reads the count before it and the epoch in one step. See
+  // StoreFile::Lock.
+  std::atomic<uint64_t> readers{0};
+  // The epoch in which a connection last refreshed the store while holding SHARED.
+  std::atomic<uint64_t> refreshed_epoch{UINT64_MAX};
 };
 
 namespace {
@@ -250,6 +257,7 @@ int StoreFile::Close() {
   // Anything written since the last commit point was abandoned by SQLite (a failed
   // transaction it could not roll back): leave it to recovery, commit nothing.
   db_.reset();
+  if (lock_ >= SQLITE_LOCK_SHARED) ReleaseShared();  // the base VFS unlocks as it closes
   int rc = Lower()->xClose(LowerFile());
   this->~StoreFile();
   return rc;
@@ -326,15 +334,43 @@ int StoreFile::Lock(int eLock) {
   stats().Add(Counter::kLocks);
   lock_ = eLock;
   if (before == SQLITE_LOCK_NONE && eLock >= SQLITE_LOCK_SHARED) {
-    // A new read: pick up what other processes committed since our last one.
+    // A new read: pick up what other processes committed since our last one. In
+    // rollback mode a commit needs EXCLUSIVE, which no other process can take while any
+    // connection of ours holds SHARED (the base VFS keeps one lock for the process while
+    // any of its connections holds one). So when another connection of ours has held
+    // SHARED without a break since a refresh made under it (the count never reached
+    // zero: the epoch is the same), nothing can have been committed since, and the probe
+    // of the store log is skipped. (A store checkpoint by another process needs only
+    // RESERVED, but it moves pages without changing them: reads verify what they use.)
+    // In WAL mode writers do not need EXCLUSIVE; there every read is preceded by a read
+    // mark, whose refresh (ShmLock) does not depend on this.
+    const uint64_t held = open_->readers.fetch_add(1, std::memory_order_acq_rel);
+    const uint64_t epoch = held >> 16;
+    if ((held & 0xffff) != 0 && open_->refreshed_epoch.load(std::memory_order_acquire) == epoch &&
+        open_->store->ViewClean()) {
+      stats().Add(Counter::kRefreshesSkipped);
+      return SQLITE_OK;
+    }
     Status s = open_->store->Refresh(*db_);
     if (!s.ok()) {
+      ReleaseShared();
       Lower()->xUnlock(LowerFile(), SQLITE_LOCK_NONE);
       lock_ = SQLITE_LOCK_NONE;
       return Report(s, SQLITE_IOERR_READ, "refresh");
     }
+    open_->refreshed_epoch.store(epoch, std::memory_order_release);
   }
   return SQLITE_OK;
+}
+
+void StoreFile::ReleaseShared() {
+  // Before the base VFS unlocks: the count never exceeds the connections that hold the
+  // lock, so a count above zero always means the process holds it.
+  uint64_t held = open_->readers.load(std::memory_order_relaxed);
+  for (;;) {
+    const uint64_t next = (held & 0xffff) == 1 ? ((held >> 16) + 1) << 16 : held - 1;
+    if (open_->readers.compare_exchange_weak(held, next, std::memory_order_acq_rel)) return;
+  }
 }
 
 int StoreFile::Unlock(int eLock) {
@@ -343,8 +379,10 @@ int StoreFile::Unlock(int eLock) {
     // The writer gives up the file: whatever it wrote is finished (a rollback included).
     rc = CommitPoint(lock_ == SQLITE_LOCK_EXCLUSIVE);
   }
+  if (eLock == SQLITE_LOCK_NONE && lock_ >= SQLITE_LOCK_SHARED) ReleaseShared();
   const int rc2 = Lower()->xUnlock(LowerFile(), eLock);
-  if (rc2 == SQLITE_OK) lock_ = std::min(lock_, eLock);
+  // A failed unlock to NONE leaves the count down already: it may only undercount.
+  if (rc2 == SQLITE_OK || eLock == SQLITE_LOCK_NONE) lock_ = std::min(lock_, eLock);
   return rc != SQLITE_OK ? rc : rc2;
 }
 

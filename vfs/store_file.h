@@ -73,6 +73,8 @@ class StoreFile {
   int FileSize(sqlite3_int64* pSize);
   int Lock(int eLock);
   int Unlock(int eLock);
+  // This connection no longer holds SHARED: counts it out of OpenStore::readers.
+  void ReleaseShared();
   int CheckReservedLock(int* pResOut);
   int FileControl(int op, void* pArg);
   int SectorSize();

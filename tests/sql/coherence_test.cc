@@ -852,3 +852,41 @@ TEST_CASE("a process reloading while another process resets the store log misses
   b.Finish();
   for (int fd : {truncated[0], truncated[1], go[0], go[1]}) close(fd);
 }
+
+// Rollback mode: while one connection of A holds SHARED, no other process can commit
+// (that needs EXCLUSIVE), so A's other connections skip the look at the store log when
+// they take SHARED (StoreFile::Lock). Once the last of A's connections lets go, B can
+// commit, and A's next read looks again and sees it.
+TEST_CASE("a read under another connection's SHARED lock skips the log probe and misses nothing",
+          "[sql][coherence][process]") {
+  InitBlaze();
+  TempDir dir;
+  const std::string path = dir.Path("skip.db");
+  const std::string uri = "file:" + path + "?vfs=blaze&blaze_checkpoint=0";
+  {
+    DbPtr db = Open(uri);
+    Exec(db.get(), "CREATE TABLE t(x); INSERT INTO t VALUES (1)");
+  }
+  Peer b;
+  b.Open(uri);
+  DbPtr holder = Open(uri);
+  DbPtr reader = Open(uri);
+  for (int round = 1; round <= 5; ++round) {
+    // The holder keeps SHARED; the reader's transactions come and go under it.
+    Exec(holder.get(), "BEGIN");
+    CHECK(QueryInt(holder.get(), "SELECT count(*) FROM t") == round);
+    const int64_t skipped = FileCounter(reader.get(), path, "refreshes_skipped");
+    for (int i = 0; i < 20; ++i) CHECK(QueryInt(reader.get(), "SELECT count(*) FROM t") == round);
+    CHECK(FileCounter(reader.get(), path, "refreshes_skipped") >= skipped + 20);
+    // B cannot commit now.
+    std::string err;
+    CHECK(b.TryExec("PRAGMA busy_timeout=50; INSERT INTO t VALUES (0)", &err) == SQLITE_BUSY);
+    Exec(holder.get(), "COMMIT");
+    // Nobody of A holds a lock: B commits; A's next read (the first SHARED) looks.
+    b.Exec("PRAGMA busy_timeout=10000; INSERT INTO t VALUES (" + std::to_string(round + 1) + ")");
+    const int64_t before = FileCounter(reader.get(), path, "refreshes_skipped");
+    CHECK(QueryInt(reader.get(), "SELECT count(*) FROM t") == round + 1);
+    CHECK(FileCounter(reader.get(), path, "refreshes_skipped") == before);
+  }
+  b.Finish();
+}
