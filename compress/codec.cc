@@ -42,8 +42,12 @@ void* ThreadState(CodecId id) {
   thread_local StatePtr lz4hc_state;
   StatePtr& state = id == CodecId::kLz4hc ? lz4hc_state : lz4_state;
   if (!state) {
-    const int size = id == CodecId::kLz4hc ? LZ4_sizeofStateHC() : LZ4_sizeofState();
-    state.reset(std::malloc(static_cast<size_t>(size)));
+    // At least the header's size: a dictionary encode copies that many bytes into it.
+    const size_t size =
+        id == CodecId::kLz4hc
+            ? std::max(static_cast<size_t>(LZ4_sizeofStateHC()), sizeof(LZ4_streamHC_t))
+            : std::max(static_cast<size_t>(LZ4_sizeofState()), sizeof(LZ4_stream_t));
+    state.reset(std::malloc(size));
   }
   return state.get();
 }
@@ -125,12 +129,19 @@ Result<std::shared_ptr<const Dictionary>> Dictionary::Make(std::span<const std::
                                               " bytes is outside " + std::to_string(kMinSize) +
                                               ".." + std::to_string(kMaxSize));
   }
+  // Encoding copies prepared states by the header's sizes: a liblz4 built with other
+  // sizes than its header says cannot be used that way.
+  if (static_cast<size_t>(LZ4_sizeofState()) != sizeof(LZ4_stream_t) ||
+      static_cast<size_t>(LZ4_sizeofStateHC()) != sizeof(LZ4_streamHC_t)) {
+    return Status(Code::kInvalidArgument, "liblz4's state sizes differ from lz4.h's");
+  }
   std::shared_ptr<Dictionary> d(new (std::nothrow) Dictionary());
   if (d == nullptr) return Status(Code::kNoMemory, "cannot allocate a dictionary");
   d->bytes_.assign(bytes.begin(), bytes.end());
   d->lz4_ = std::malloc(sizeof(LZ4_stream_t));
   if (d->lz4_ == nullptr) return Status(Code::kNoMemory, "cannot allocate a dictionary");
-  auto* stream = LZ4_initStream(d->lz4_, sizeof(LZ4_stream_t));
+  LZ4_stream_t* stream = LZ4_initStream(d->lz4_, sizeof(LZ4_stream_t));
+  if (stream == nullptr) return Status(Code::kInvalidArgument, "liblz4 refused a stream state");
   LZ4_loadDict(stream, reinterpret_cast<const char*>(d->bytes_.data()),
                static_cast<int>(d->bytes_.size()));
   return std::shared_ptr<const Dictionary>(std::move(d));
@@ -147,7 +158,12 @@ const void* Dictionary::HcState(int level) const {
   if (state == nullptr) {
     state = std::malloc(sizeof(LZ4_streamHC_t));
     if (state == nullptr) return nullptr;
-    auto* stream = LZ4_initStreamHC(state, sizeof(LZ4_streamHC_t));
+    LZ4_streamHC_t* stream = LZ4_initStreamHC(state, sizeof(LZ4_streamHC_t));
+    if (stream == nullptr) {
+      std::free(state);
+      state = nullptr;
+      return nullptr;
+    }
     LZ4_resetStreamHC_fast(stream, level);
     LZ4_loadDictHC(stream, reinterpret_cast<const char*>(bytes_.data()),
                    static_cast<int>(bytes_.size()));
@@ -210,11 +226,12 @@ Result<Encoded> EncodePage(CodecSpec spec, std::span<const std::byte> src,
   const int in_size = static_cast<int>(src.size());
   const int capacity = in_size - 1;
   const bool hc = spec.id == CodecId::kLz4hc;
-  if (dict != nullptr) {
-    // The dictionary's prepared state, copied: a copy is what lz4 would build by loading
-    // the dictionary again, for the price of a memcpy (16 KiB; 256 KiB for HC).
-    const void* prepared = hc ? dict->HcState(spec.level) : dict->Lz4State();
-    if (prepared == nullptr) return Status(Code::kNoMemory, "cannot allocate the lz4hc state");
+  // The dictionary's prepared state, copied: a copy is what lz4 would build by loading
+  // the dictionary again, for the price of a memcpy (16 KiB; 256 KiB for HC). Without
+  // it (no memory for an HC level's state) the page is encoded plain: always valid.
+  const void* prepared =
+      dict == nullptr ? nullptr : hc ? dict->HcState(spec.level) : dict->Lz4State();
+  if (prepared != nullptr) {
     int n = 0;
     if (hc) {
       std::memcpy(state, prepared, sizeof(LZ4_streamHC_t));

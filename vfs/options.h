@@ -30,7 +30,8 @@ struct StoreOptions {
   // up to the whole budget). The latest open that gives it sets it for the file.
   std::optional<uint64_t> cache_bytes;
   // blaze_dictionary: the first checkpoint that finds the database at least this long
-  // makes the store's compression dictionary (0: the store gets none). A store that has
+  // makes the store's compression dictionary (0: this connection's checkpoints make
+  // none; a connection or process with another setting still may). A store that has
   // one keeps it; this only decides when a store without one makes it.
   uint64_t dictionary_bytes = uint64_t{1} << 20;
 };

@@ -25,7 +25,9 @@ void EncodePageFileHeader(const PageFileHeader& h, std::span<std::byte, kPfHeade
   std::byte* p = dst.data();
   std::memset(p, 0, kPfHeaderSize);
   std::memcpy(p + kPfMagicOffset, kStoreMagic.data(), kStoreMagic.size());
-  StoreU32(p + kPfVersionOffset, h.has_dictionary ? 2 : 1);
+  // The oldest version that can hold the header: a store without a dictionary stays
+  // readable by version-1 builds.
+  StoreU32(p + kPfVersionOffset, h.has_dictionary ? kPageFileVersion : 1);
   StoreU32(p + kPfPageSizeOffset, h.page_size);
   StoreU32(p + kPfPageCountOffset, h.page_count);
   StoreU64(p + kPfGenerationOffset, h.generation);
@@ -61,6 +63,7 @@ PfHeaderCheck DecodePageFileHeader(std::span<const std::byte, kPfHeaderSize> src
   const uint32_t version = LoadU32(p + kPfVersionOffset);
   const uint32_t flags = LoadU32(p + kPfFlagsOffset);
   h.has_dictionary = flags == kPfHasDictionary;
+  static_assert(kPageFileVersion == 2);
   const bool flags_ok = version == 1 ? flags == 0
                                      : version == 2 && h.has_dictionary && h.directory.present();
   if (!flags_ok || !wal::IsValidPageSize(h.page_size) || !dir_ok || h.high_water < kDataStart) {

@@ -233,6 +233,7 @@ void Store::SizeBuffers() {
 Status Store::LoadPageFile(File& db, PageFileHeader* header, int* copy, bool* damaged) {
   std::optional<PageFileHeader> best;
   bool unsupported = false;
+  uint32_t unsupported_version = 0;
   if (damaged != nullptr) *damaged = false;
   for (int i = 0; i < 2; ++i) {
     std::array<std::byte, kPfHeaderSize> raw{};
@@ -254,6 +255,7 @@ Status Store::LoadPageFile(File& db, PageFileHeader* header, int* copy, bool* da
         break;
       case PfHeaderCheck::kUnsupported:
         unsupported = true;
+        unsupported_version = wal::LoadU32(raw.data() + kPfVersionOffset);
         break;
       case PfHeaderCheck::kInvalid:
         break;
@@ -262,7 +264,14 @@ Status Store::LoadPageFile(File& db, PageFileHeader* header, int* copy, bool* da
   // A copy with a valid checksum that this build does not accept was written by another
   // version: refused, never skipped for the other (older) copy.
   if (unsupported) {
-    return Status(Code::kCorrupt, config_.name + ": page file header of an unsupported version");
+    return Status(Code::kCorrupt,
+                  config_.name + ": page file format version " +
+                      std::to_string(unsupported_version) +
+                      (unsupported_version > kPageFileVersion
+                           ? ", written by a newer Blaze; this build reads versions 1 to " +
+                                 std::to_string(kPageFileVersion)
+                           : ": a header this build does not accept"),
+                  kCannotOpen);
   }
   if (!best) {
     // A power cut while CreateStore wrote the first header copy leaves at most its bytes,
@@ -1085,13 +1094,17 @@ std::vector<std::byte> Store::SampleDictionary(File& db) {
   // their size, lz4hc's from 0.65 to 0.41 (docs/compress.md).
   const uint64_t size = uint64_t{pages_} * page_size_;
   if (dict_ != nullptr || config_.dictionary_bytes == 0 || size < config_.dictionary_bytes ||
-      config_.codec.id == compress::CodecId::kNone) {
+      config_.codec.id == compress::CodecId::kNone || pages_ < 2 * uint64_t{dict_sampled_pages_}) {
     return {};
   }
-  return compress::SampleDictionary(pages_, page_size_,
-                                    [&](uint32_t page, std::span<std::byte> dst) {
-                                      return ReadPageOnce(db, page, dst).ok();  // else skipped
-                                    });
+  std::vector<std::byte> bytes = compress::SampleDictionary(
+      pages_, page_size_, [&](uint32_t page, std::span<std::byte> dst) {
+        return ReadPageOnce(db, page, dst).ok();  // else skipped
+      });
+  // Too little content to make one (page ends all zeros): try again once the database
+  // has doubled, not at every checkpoint.
+  if (bytes.empty()) dict_sampled_pages_ = pages_;
+  return bytes;
 }
 
 Status Store::CheckpointLocked(File& db, bool compact) {

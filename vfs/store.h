@@ -69,6 +69,9 @@ namespace blaze::vfs {
 // Status::detail() of the error for a file that is not a store at all (SQLITE_NOTADB's
 // value, so the vfs layer passes it to SQLite unchanged).
 inline constexpr int kNotAStore = 26;
+// Status::detail() of the error for a page file of a format this build does not read (a
+// newer one): SQLITE_CANTOPEN's value, not SQLITE_CORRUPT, since nothing is damaged.
+inline constexpr int kCannotOpen = 14;
 
 struct StoreConfig {
   compress::CodecSpec codec{compress::CodecId::kLz4, 1};
@@ -303,6 +306,7 @@ class Store {
   std::shared_ptr<const compress::Dictionary> dict_;
   Extent dict_extent_;
   uint32_t dict_gen_ = 0;
+  uint32_t dict_sampled_pages_ = 0;  // the size at a sampling that found too little
   // The dictionary a checkpoint would make now: pieces of pages spread over the
   // database (empty when it should make none).
   [[nodiscard]] std::vector<std::byte> SampleDictionary(File& db);

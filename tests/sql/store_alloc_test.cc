@@ -58,53 +58,62 @@ int Transaction(sqlite3_file* f, std::mt19937& rng, int pages, int writes, int r
 
 TEST_CASE("a warm store file reads, writes and commits without allocating", "[alloc][store]") {
   InitBlaze();
-  TempDir dir;
-  const std::string path = dir.Path("a.db");
-  // A write buffer of 16 pages: larger transactions evict from it to the log mid-way.
-  DbPtr db = Open("file:" + path + "?vfs=blaze&blaze_checkpoint=0&blaze_write_buffer=65536");
-  Exec(db.get(), "PRAGMA page_size=4096; CREATE TABLE t(k INTEGER PRIMARY KEY, v BLOB);"
-                 "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 3000)"
-                 " INSERT INTO t SELECT i, randomblob(300) FROM c;");
-  const int pages = static_cast<int>(QueryInt(db.get(), "PRAGMA page_count"));
-  REQUIRE(pages > 200);
-  sqlite3_file* f = MainFile(db.get());
-  std::vector<char> buf(kPageSize);
-  std::mt19937 rng(5);
+  // Without and with the store's dictionary (lz4 and lz4hc against it: each thread's
+  // lz4hc dictionary state is made at its first use, in the warm-up).
+  for (const char* params :
+       {"", "&blaze_dictionary=65536", "&blaze_dictionary=65536&blaze_codec=lz4hc"}) {
+    DYNAMIC_SECTION("params '" << params << "'") {
+      TempDir dir;
+      const std::string path = dir.Path("a.db");
+      // A write buffer of 16 pages: larger transactions evict from it to the log mid-way.
+      DbPtr db = Open("file:" + path + "?vfs=blaze&blaze_checkpoint=0&blaze_write_buffer=65536" +
+                      params);
+      Exec(db.get(), "PRAGMA page_size=4096; CREATE TABLE t(k INTEGER PRIMARY KEY, v BLOB);"
+                     "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 3000)"
+                     " INSERT INTO t SELECT i, hex(randomblob(150)) FROM c; SELECT blaze_checkpoint()");
+      CHECK((FileCounter(db.get(), path, "dictionary_bytes") > 0) == (*params != 0));
+      const int pages = static_cast<int>(QueryInt(db.get(), "PRAGMA page_count"));
+      REQUIRE(pages > 200);
+      sqlite3_file* f = MainFile(db.get());
+      std::vector<char> buf(kPageSize);
+      std::mt19937 rng(5);
 
-  // Warm up: every page written once (the log index then has them all), read, and the
-  // buffers sized for the largest transaction of the loop.
-  {
-    const auto* m = f->pMethods;
-    REQUIRE(m->xLock(f, SQLITE_LOCK_SHARED) == SQLITE_OK);
-    REQUIRE(m->xLock(f, SQLITE_LOCK_RESERVED) == SQLITE_OK);
-    REQUIRE(m->xLock(f, SQLITE_LOCK_EXCLUSIVE) == SQLITE_OK);
-    for (int p = 2; p <= pages; ++p) {
-      const sqlite3_int64 at = sqlite3_int64{p - 1} * kPageSize;
-      REQUIRE(m->xRead(f, buf.data(), kPageSize, at) == SQLITE_OK);
-      REQUIRE(m->xWrite(f, buf.data(), kPageSize, at) == SQLITE_OK);
+      // Warm up: every page written once (the log index then has them all), read, and the
+      // buffers sized for the largest transaction of the loop.
+      {
+        const auto* m = f->pMethods;
+        REQUIRE(m->xLock(f, SQLITE_LOCK_SHARED) == SQLITE_OK);
+        REQUIRE(m->xLock(f, SQLITE_LOCK_RESERVED) == SQLITE_OK);
+        REQUIRE(m->xLock(f, SQLITE_LOCK_EXCLUSIVE) == SQLITE_OK);
+        for (int p = 2; p <= pages; ++p) {
+          const sqlite3_int64 at = sqlite3_int64{p - 1} * kPageSize;
+          REQUIRE(m->xRead(f, buf.data(), kPageSize, at) == SQLITE_OK);
+          REQUIRE(m->xWrite(f, buf.data(), kPageSize, at) == SQLITE_OK);
+        }
+        REQUIRE(m->xSync(f, SQLITE_SYNC_NORMAL) == SQLITE_OK);
+        REQUIRE(m->xUnlock(f, SQLITE_LOCK_NONE) == SQLITE_OK);
+      }
+      for (int i = 0; i < 20; ++i) REQUIRE(Transaction(f, rng, pages, 40, 40, buf) == 0);
+
+      const int64_t commits_before = FileCounter(db.get(), path, "commits");
+      StartCountingNews();
+      int transactions = 0;
+      int failed = 0;
+      for (; transactions < 300; ++transactions) {
+        failed += Transaction(f, rng, pages, 1 + transactions % 40, 50, buf);
+      }
+      const uint64_t news = StopCountingNews();
+      REQUIRE(failed == 0);
+      const int64_t commits = FileCounter(db.get(), path, "commits") - commits_before;
+      std::printf("store alloc%s: %d transactions (%lld commits), %d pages, %llu allocations\n",
+                  params, transactions, static_cast<long long>(commits), pages,
+                  static_cast<unsigned long long>(news));
+      CHECK(commits == transactions);
+      CHECK(FileCounter(db.get(), path, "cache_hits") > 0);
+      CHECK(news == 0);
+      CHECK(QueryText(db.get(), "PRAGMA integrity_check") == "ok");
     }
-    REQUIRE(m->xSync(f, SQLITE_SYNC_NORMAL) == SQLITE_OK);
-    REQUIRE(m->xUnlock(f, SQLITE_LOCK_NONE) == SQLITE_OK);
   }
-  for (int i = 0; i < 20; ++i) REQUIRE(Transaction(f, rng, pages, 40, 40, buf) == 0);
-
-  const int64_t commits_before = FileCounter(db.get(), path, "commits");
-  StartCountingNews();
-  int transactions = 0;
-  int failed = 0;
-  for (; transactions < 300; ++transactions) {
-    failed += Transaction(f, rng, pages, 1 + transactions % 40, 50, buf);
-  }
-  const uint64_t news = StopCountingNews();
-  REQUIRE(failed == 0);
-  const int64_t commits = FileCounter(db.get(), path, "commits") - commits_before;
-  std::printf("store alloc: %d transactions (%lld commits), %d pages, %llu allocations\n",
-              transactions, static_cast<long long>(commits), pages,
-              static_cast<unsigned long long>(news));
-  CHECK(commits == transactions);
-  CHECK(FileCounter(db.get(), path, "cache_hits") > 0);
-  CHECK(news == 0);
-  CHECK(QueryText(db.get(), "PRAGMA integrity_check") == "ok");
 }
 
 }  // namespace

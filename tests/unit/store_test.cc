@@ -1559,3 +1559,168 @@ TEST_CASE("store: damage to the dictionary block is reported, never decoded arou
   }
   CHECK(reported > 0);
 }
+
+// Dictionary cases around views, truncation, compaction and the header's rules.
+namespace {
+Bytes DictPage(uint32_t page, uint32_t version) { return Content(page, version, 1024); }
+void DictPut(Process& p, uint32_t page, uint32_t version) {
+  REQUIRE_OK(p.store->Write(p.db, uint64_t{page - 1} * 1024, DictPage(page, version)));
+}
+void DictCheck(Process& p, uint32_t page, uint32_t version, bool refresh) {
+  if (refresh) REQUIRE_OK(p.store->Refresh(p.db));
+  Bytes b(1024);
+  Result<size_t> got = p.store->Read(p.db, uint64_t{page - 1} * 1024, b);
+  INFO("page " << page << ": " << got.status().message());
+  REQUIRE(got.ok());
+  CHECK(b == DictPage(page, version));
+}
+StoreConfig DictConfig(CodecSpec spec = {CodecId::kLz4, 1}) {
+  StoreConfig c = Config(spec);
+  c.dictionary_bytes = 8 * 1024;
+  return c;
+}
+}  // namespace
+
+TEST_CASE("store: a view loaded before the dictionary reads pages encoded against it", "[store][dict]") {
+  Disk disk;
+  Process a(disk, DictConfig());
+  for (uint32_t pg = 1; pg <= 4; ++pg) DictPut(a, pg, 1);
+  Commit(*a.store, a.db);
+  REQUIRE_OK(a.store->Checkpoint(a.db));
+  Process b(disk, DictConfig());
+  for (uint32_t pg = 1; pg <= 4; ++pg) DictCheck(b, pg, 1, true);  // B's view: no dictionary
+  REQUIRE(b.store->Figures().dictionary_bytes == 0);
+  for (uint32_t pg = 5; pg <= 12; ++pg) DictPut(a, pg, 1);
+  Commit(*a.store, a.db);
+  REQUIRE_OK(a.store->Checkpoint(a.db));
+  REQUIRE(a.store->Figures().dictionary_bytes > 0);
+  for (uint32_t pg = 1; pg <= 12; ++pg) DictPut(a, pg, 2);  // codec-3 frames in the log
+  Commit(*a.store, a.db);
+  // B reads without a Refresh first: its view (and cache) is the old one, as a reader
+  // between two locks would see it; after a Refresh, A's pages against the dictionary.
+  for (uint32_t pg = 1; pg <= 4; ++pg) DictCheck(b, pg, 1, false);
+  for (uint32_t pg = 1; pg <= 12; ++pg) DictCheck(b, pg, 2, true);
+  REQUIRE_OK(a.store->Checkpoint(a.db));
+  for (uint32_t pg = 1; pg <= 12; ++pg) DictCheck(b, pg, 2, true);
+  // HC
+  Process c(disk, DictConfig({CodecId::kLz4hc, 9}));
+  for (uint32_t pg = 1; pg <= 12; ++pg) DictPut(c, pg, 3);
+  Commit(*c.store, c.db);
+  for (uint32_t pg = 1; pg <= 12; ++pg) DictCheck(b, pg, 3, true);
+  for (uint32_t pg = 1; pg <= 12; ++pg) DictCheck(a, pg, 3, true);
+}
+
+TEST_CASE("store: truncated to nothing, a store keeps its dictionary across reopens", "[store][dict]") {
+  Disk disk;
+  {
+    Process a(disk, DictConfig());
+    for (uint32_t pg = 1; pg <= 12; ++pg) DictPut(a, pg, 1);
+    Commit(*a.store, a.db);
+    REQUIRE_OK(a.store->Checkpoint(a.db));
+    REQUIRE(a.store->Figures().dictionary_bytes > 0);
+    DictPut(a, 1, 2);
+    Commit(*a.store, a.db);
+    REQUIRE_OK(a.store->Truncate(a.db, 0));
+    Commit(*a.store, a.db);
+    REQUIRE_OK(a.store->Checkpoint(a.db));
+  }
+  {
+    Process b(disk, DictConfig());
+    REQUIRE_OK(b.store->Refresh(b.db));
+    CHECK(b.store->Size() == 0);
+    CHECK(b.store->Figures().dictionary_bytes > 0);
+    for (uint32_t pg = 1; pg <= 3; ++pg) DictPut(b, pg, 5);
+    Commit(*b.store, b.db);
+  }
+  {
+    Process c(disk, DictConfig());
+    for (uint32_t pg = 1; pg <= 3; ++pg) DictCheck(c, pg, 5, true);
+    REQUIRE_OK(c.store->Checkpoint(c.db));
+    REQUIRE_OK(c.store->Compact(c.db));
+  }
+  Process d(disk, DictConfig());
+  for (uint32_t pg = 1; pg <= 3; ++pg) DictCheck(d, pg, 5, true);
+  const Layout l = ParseLayout(disk.db.contents());
+  CHECK(l.slots.at(1).codec == 3);
+}
+
+TEST_CASE("store: compaction moves the dictionary down; an older view follows it", "[store][dict]") {
+  Disk disk;
+  Process a(disk, DictConfig());
+  Process old(disk, DictConfig());
+  // Many pages, checkpoint (dictionary made at the end of the file, after the slots),
+  // then the low pages rewritten small so holes open below the dictionary.
+  for (uint32_t pg = 1; pg <= 200; ++pg) DictPut(a, pg, 1);
+  Commit(*a.store, a.db);
+  REQUIRE_OK(a.store->Checkpoint(a.db));
+  const Layout made = ParseLayout(disk.db.contents());
+  REQUIRE(made.header.has_dictionary);
+  for (uint32_t pg = 1; pg <= 200; ++pg) DictPut(a, pg, 2);
+  Commit(*a.store, a.db);
+  REQUIRE_OK(a.store->Checkpoint(a.db));
+  for (uint32_t pg = 1; pg <= 200; ++pg) DictCheck(old, pg, 2, true);  // old view holds the dict
+  REQUIRE_OK(a.store->Truncate(a.db, 20 * 1024));
+  Commit(*a.store, a.db);
+  REQUIRE_OK(a.store->Compact(a.db));
+  const Layout moved = ParseLayout(disk.db.contents());
+  INFO("dict at " << made.dictionary_extent.offset << " then " << moved.dictionary_extent.offset
+                  << ", file " << disk.db.contents().size());
+  CHECK(moved.dictionary == made.dictionary);
+  CHECK(moved.dictionary_extent.offset < made.dictionary_extent.offset);
+  // More checkpoints reuse the old extent.
+  for (int round = 3; round < 8; ++round) {
+    for (uint32_t pg = 1; pg <= 20; ++pg) DictPut(a, pg, static_cast<uint32_t>(round));
+    Commit(*a.store, a.db);
+    REQUIRE_OK(a.store->Checkpoint(a.db));
+  }
+  for (uint32_t pg = 1; pg <= 20; ++pg) DictCheck(old, pg, 7, true);
+  Process fresh(disk, DictConfig());
+  for (uint32_t pg = 1; pg <= 20; ++pg) DictCheck(fresh, pg, 7, true);
+}
+
+TEST_CASE("page file: which versions and flags a header may have", "[store][format]") {
+  using blaze::vfs::DecodePageFileHeader;
+  using blaze::vfs::EncodePageFileHeader;
+  using blaze::vfs::PfHeaderCheck;
+  auto make = [](uint32_t version, uint32_t flags, bool dir) {
+    PageFileHeader h;
+    h.page_size = 1024;
+    h.page_count = dir ? 3 : 0;
+    h.generation = 7;
+    h.high_water = 1 << 20;
+    if (dir) h.directory = Extent{8192, 64};
+    std::array<std::byte, blaze::vfs::kPfHeaderSize> raw{};
+    EncodePageFileHeader(h, raw);
+    blaze::wal::StoreU32(raw.data() + 12, version);
+    blaze::wal::StoreU32(raw.data() + 44, flags);
+    blaze::wal::StoreU64(raw.data() + 56, XXH3_64bits(raw.data(), 56));
+    PageFileHeader out;
+    return DecodePageFileHeader(raw, &out);
+  };
+  CHECK(make(1, 0, true) == PfHeaderCheck::kValid);
+  CHECK(make(1, 0, false) == PfHeaderCheck::kValid);
+  CHECK(make(1, 1, true) == PfHeaderCheck::kUnsupported);
+  CHECK(make(2, 0, true) == PfHeaderCheck::kUnsupported);
+  CHECK(make(2, 1, true) == PfHeaderCheck::kValid);
+  CHECK(make(2, 1, false) == PfHeaderCheck::kUnsupported);
+  CHECK(make(2, 3, true) == PfHeaderCheck::kUnsupported);
+  CHECK(make(3, 1, true) == PfHeaderCheck::kUnsupported);
+  CHECK(make(0, 0, true) == PfHeaderCheck::kUnsupported);
+}
+
+TEST_CASE("store: a page file of a newer version is refused by name, not as corruption",
+          "[store][format]") {
+  Disk disk;
+  WriteGoldenStoreV2(disk);
+  Bytes db = disk.db.contents();
+  const Layout layout = ParseLayout(db);
+  std::byte* h = db.data() + blaze::vfs::kHeaderCopyOffset[layout.copy];
+  blaze::wal::StoreU32(h + blaze::vfs::kPfVersionOffset, 3);
+  blaze::wal::StoreU64(h + blaze::vfs::kPfChecksumOffset, XXH3_64bits(h, 56));
+  Disk newer(db, disk.log.contents());
+  Process p(newer);
+  Status s = p.store->Refresh(p.db);
+  INFO(s.message());
+  CHECK(s.detail() == blaze::vfs::kCannotOpen);
+  CHECK(s.message().find("version 3, written by a newer Blaze") != std::string::npos);
+}
