@@ -42,7 +42,7 @@
 
 namespace blaze::cache {
 
-enum class Policy : uint8_t { kSieve, kLru };
+enum class Policy : uint8_t { kSieve, kLru, kS3Fifo };
 std::string_view PolicyName(Policy p);
 std::optional<Policy> ParsePolicy(std::string_view name);
 
