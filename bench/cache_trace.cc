@@ -1,4 +1,4 @@
-// bench/cache_trace.cc: hit ratios of the page cache's policies (SIEVE, LRU) on one synthetic Zipf-plus-scan page trace at equal memory.
+// bench/cache_trace.cc: hit ratios of the page cache's policies (SIEVE, LRU, S3-FIFO) on one synthetic Zipf-plus-scan page trace at equal memory.
 //
 // Built by meson (build*/bench/cache_trace); not part of bench/run. Usage:
 //   cache_trace [--pages N] [--page-size N] [--cache-percent P] [--zipf S]
@@ -20,9 +20,9 @@
 // for each policy.
 //
 // Prints the parameters, one line per policy (hit_ratio over every counted access,
-// point_hit_ratio and scan_hit_ratio over each kind), and sieve_minus_lru_points (the
-// difference of hit_ratio, in percentage points; point_points is the same for point
-// accesses only).
+// point_hit_ratio and scan_hit_ratio over each kind), then sieve_minus_lru_points and
+// s3fifo_minus_lru_points (the difference of hit_ratio, in percentage points;
+// point_points is the same for point accesses only).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -179,9 +179,10 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(p.scan_every), p.scan_pages,
               static_cast<unsigned long long>(p.points / p.scan_every),
               static_cast<unsigned long long>(p.scan_every));
-  Result r[2];
-  const Policy policies[2] = {Policy::kSieve, Policy::kLru};
-  for (int i = 0; i < 2; ++i) {
+  constexpr int kPolicies = 3;
+  Result r[kPolicies];
+  const Policy policies[kPolicies] = {Policy::kSieve, Policy::kLru, Policy::kS3Fifo};
+  for (int i = 0; i < kPolicies; ++i) {
     r[i] = Replay(p, trace, budget, policies[i]);
     std::printf("policy=%s hit_ratio=%.4f point_hit_ratio=%.4f scan_hit_ratio=%.4f "
                 "evictions=%llu seconds=%.2f\n",
@@ -192,5 +193,8 @@ int main(int argc, char** argv) {
   std::printf("sieve_minus_lru_points=%.1f point_points=%.1f\n",
               100.0 * (r[0].Ratio() - r[1].Ratio()),
               100.0 * (r[0].PointRatio() - r[1].PointRatio()));
+  std::printf("s3fifo_minus_lru_points=%.1f point_points=%.1f\n",
+              100.0 * (r[2].Ratio() - r[1].Ratio()),
+              100.0 * (r[2].PointRatio() - r[1].PointRatio()));
   return 0;
 }
