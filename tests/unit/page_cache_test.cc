@@ -737,7 +737,11 @@ TEST_CASE("page cache: S3-FIFO evicts one-hit wonders from the small queue befor
 
 TEST_CASE("page cache: S3-FIFO puts a page the ghost remembers straight into main, for "
           "about as many evictions as main holds pages", "[cache]") {
-  PageCache cache(kShards * 10 * BlockBytes(512), Policy::kS3Fifo);
+  // Also in a cache made with another policy and switched to S3-FIFO.
+  const Policy made_with = GENERATE(Policy::kS3Fifo, Policy::kSieve);
+  INFO("made with " << blaze::cache::PolicyName(made_with));
+  PageCache cache(kShards * 10 * BlockBytes(512), made_with);
+  cache.SetPolicy(Policy::kS3Fifo);
   auto c = cache.Connect();
   const std::vector<uint32_t> s = SameShard(cache, *c, 1, 60);
   Bytes buf;
@@ -756,6 +760,25 @@ TEST_CASE("page cache: S3-FIFO puts a page the ghost remembers straight into mai
   CHECK_FALSE(Cached(*c, s[5]));
   for (size_t i = 32; i <= 40; ++i) CHECK_FALSE(Cached(*c, s[i]));
   for (size_t i = 43; i <= 50; ++i) CHECK(Cached(*c, s[i]));
+}
+
+TEST_CASE("page cache: S3-FIFO's ghost sends a page to main once per eviction from the "
+          "small queue", "[cache]") {
+  PageCache cache(kShards * 10 * BlockBytes(512), Policy::kS3Fifo);
+  auto c = cache.Connect();
+  const std::vector<uint32_t> s = SameShard(cache, *c, 1, 21);
+  const uint64_t evicted = c->Figures().evictions;  // by SameShard
+  Bytes buf;
+  for (size_t i = 0; i <= 10; ++i) REQUIRE_FALSE(ReadOrPut(*c, s[i], 512, buf));
+  REQUIRE_FALSE(ReadOrPut(*c, s[0], 512, buf));  // evicted by s[10]: to main, from the ghost
+  // Erased (not evicted, so not remembered) and read again: the small queue, which the
+  // ten pages read after it take it from.
+  c->Erase(s[0]);
+  REQUIRE_FALSE(ReadOrPut(*c, s[0], 512, buf));
+  for (size_t i = 11; i <= 20; ++i) REQUIRE_FALSE(ReadOrPut(*c, s[i], 512, buf));
+  CHECK(c->Figures().evictions - evicted == 12);
+  CHECK_FALSE(Cached(*c, s[0]));
+  for (size_t i = 12; i <= 20; ++i) CHECK(Cached(*c, s[i]));
 }
 
 TEST_CASE("page cache: S3-FIFO's main queue gives a page hit since its last pass one more "
