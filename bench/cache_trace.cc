@@ -1,8 +1,8 @@
-// bench/cache_trace.cc: hit ratios of the page cache's policies (SIEVE, LRU) on one synthetic Zipf-plus-scan page trace at equal memory.
+// bench/cache_trace.cc: hit ratios of the page cache's policies (SIEVE, LRU, S3-FIFO) on one synthetic Zipf-plus-scan page trace at equal memory.
 //
 // Built by meson (build*/bench/cache_trace); not part of bench/run. Usage:
 //   cache_trace [--pages N] [--page-size N] [--cache-percent P] [--zipf S]
-//               [--points N] [--scan-every N] [--scan-pages N] [--seed N]
+//               [--points N] [--scan-every N] [--scan-pages N] [--seed N] [--optimum 1]
 //
 // The trace stands for a database read by index lookups plus occasional table scans:
 //   - point accesses: page ranks drawn from Zipf(S) over --pages pages (default 100,000;
@@ -20,9 +20,15 @@
 // for each policy.
 //
 // Prints the parameters, one line per policy (hit_ratio over every counted access,
-// point_hit_ratio and scan_hit_ratio over each kind), and sieve_minus_lru_points (the
-// difference of hit_ratio, in percentage points; point_points is the same for point
-// accesses only).
+// point_hit_ratio and scan_hit_ratio over each kind), then sieve_minus_lru_points and
+// s3fifo_minus_lru_points (the difference of hit_ratio, in percentage points;
+// point_points is the same for point accesses only).
+//
+// --optimum 1 adds two bounds no online policy can pass, for a cache of the budget's page
+// count, unsharded: belady (evict the cached page read again farthest ahead, or do not
+// cache the new page if it is read again later than all of them; Belady's offline
+// optimum) and static_top (the pages read most often over the whole trace, cached for
+// the whole run).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -31,7 +37,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <set>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "cache/page_cache.h"
@@ -51,6 +61,7 @@ struct Params {
   uint64_t scan_every = 200000;
   uint32_t scan_pages = 50000;
   uint64_t seed = 1;
+  bool optimum = false;
 };
 
 struct Access {
@@ -102,23 +113,15 @@ struct Result {
   double ScanRatio() const { return scans ? static_cast<double>(scan_hits) / scans : 0; }
 };
 
-Result Replay(const Params& p, const std::vector<Access>& trace, uint64_t budget,
-              Policy policy) {
-  PageCache cache(budget, policy);
-  auto client = cache.Connect();
-  std::vector<std::byte> buf(p.page_size);
-  Result r;
-  const auto t0 = std::chrono::steady_clock::now();
+// Counts one access toward r if it is past the warm-up run.
+struct Counter {
+  const Params& p;
+  Result& r;
   uint64_t points_seen = 0;
-  for (const Access& a : trace) {
-    const bool counted = points_seen >= p.scan_every;  // past the warm-up run
+  void Add(const Access& a, bool hit) {
+    const bool counted = points_seen >= p.scan_every;
     if (!a.scan) ++points_seen;
-    const bool hit = client->Read(a.page, 0, buf);
-    if (!hit) {
-      std::memcpy(buf.data(), &a.page, sizeof a.page);  // the "decoded" page
-      (void)client->Put(a.page, buf);
-    }
-    if (!counted) continue;
+    if (!counted) return;
     r.accesses += 1;
     r.hits += hit;
     if (a.scan) {
@@ -129,8 +132,83 @@ Result Replay(const Params& p, const std::vector<Access>& trace, uint64_t budget
       r.point_hits += hit;
     }
   }
+};
+
+Result Replay(const Params& p, const std::vector<Access>& trace, uint64_t budget,
+              Policy policy) {
+  PageCache cache(budget, policy);
+  auto client = cache.Connect();
+  std::vector<std::byte> buf(p.page_size);
+  Result r;
+  Counter count{p, r};
+  const auto t0 = std::chrono::steady_clock::now();
+  for (const Access& a : trace) {
+    const bool hit = client->Read(a.page, 0, buf);
+    if (!hit) {
+      std::memcpy(buf.data(), &a.page, sizeof a.page);  // the "decoded" page
+      (void)client->Put(a.page, buf);
+    }
+    count.Add(a, hit);
+  }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.evictions = client->Figures().evictions;
+  return r;
+}
+
+// Belady's offline optimum for a cache of `pages` pages, which may decline a page.
+Result Belady(const Params& p, const std::vector<Access>& trace, uint64_t pages) {
+  constexpr uint64_t kNever = UINT64_MAX;
+  std::vector<uint64_t> next_use(trace.size());
+  std::unordered_map<uint32_t, uint64_t> seen_at;
+  for (size_t i = trace.size(); i-- > 0;) {
+    auto it = seen_at.find(trace[i].page);
+    next_use[i] = it == seen_at.end() ? kNever : it->second;
+    seen_at[trace[i].page] = i;
+  }
+  std::set<std::pair<uint64_t, uint32_t>> cached;  // (next use, page)
+  std::unordered_map<uint32_t, uint64_t> next_of;  // cached page -> its key's next use
+  Result r;
+  Counter count{p, r};
+  for (size_t i = 0; i < trace.size(); ++i) {
+    const uint32_t page = trace[i].page;
+    auto it = next_of.find(page);
+    const bool hit = it != next_of.end();
+    if (hit) {
+      cached.erase({it->second, page});
+      it->second = next_use[i];
+      cached.insert({next_use[i], page});
+    } else if (pages > 0) {
+      if (cached.size() >= pages) {
+        auto farthest = std::prev(cached.end());
+        if (farthest->first > next_use[i]) {
+          next_of.erase(farthest->second);
+          cached.erase(farthest);
+        }
+      }
+      if (cached.size() < pages) {
+        cached.insert({next_use[i], page});
+        next_of[page] = next_use[i];
+      }
+    }
+    count.Add(trace[i], hit);
+  }
+  return r;
+}
+
+// The `pages` pages read most often over the whole trace, cached throughout.
+Result StaticTop(const Params& p, const std::vector<Access>& trace, uint64_t pages) {
+  std::unordered_map<uint32_t, uint64_t> reads;
+  for (const Access& a : trace) reads[a.page] += 1;
+  std::vector<std::pair<uint64_t, uint32_t>> by_reads;
+  for (const auto& [page, n] : reads) by_reads.push_back({n, page});
+  std::sort(by_reads.begin(), by_reads.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  std::unordered_set<uint32_t> top;
+  for (size_t i = 0; i < by_reads.size() && i < pages; ++i) top.insert(by_reads[i].second);
+  Result r;
+  Counter count{p, r};
+  for (const Access& a : trace) count.Add(a, top.count(a.page) != 0);
   return r;
 }
 
@@ -147,6 +225,7 @@ bool ParseArgs(int argc, char** argv, Params& p) {
     else if (arg == "--scan-every") p.scan_every = std::strtoull(v, nullptr, 10);
     else if (arg == "--scan-pages") p.scan_pages = static_cast<uint32_t>(std::strtoul(v, nullptr, 10));
     else if (arg == "--seed") p.seed = std::strtoull(v, nullptr, 10);
+    else if (arg == "--optimum") p.optimum = std::strtoul(v, nullptr, 10) != 0;
     else return false;
   }
   return p.pages > 1 && p.scan_every > 0 && p.points >= p.scan_every && p.cache_percent > 0 &&
@@ -160,7 +239,8 @@ int main(int argc, char** argv) {
   if (!ParseArgs(argc, argv, p)) {
     std::fprintf(stderr,
                  "usage: cache_trace [--pages N] [--page-size N] [--cache-percent P] "
-                 "[--zipf S] [--points N] [--scan-every N] [--scan-pages N] [--seed N]\n");
+                 "[--zipf S] [--points N] [--scan-every N] [--scan-pages N] [--seed N] "
+                 "[--optimum 1]\n");
     return 2;
   }
   const std::vector<Access> trace = MakeTrace(p);
@@ -179,9 +259,10 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(p.scan_every), p.scan_pages,
               static_cast<unsigned long long>(p.points / p.scan_every),
               static_cast<unsigned long long>(p.scan_every));
-  Result r[2];
-  const Policy policies[2] = {Policy::kSieve, Policy::kLru};
-  for (int i = 0; i < 2; ++i) {
+  constexpr int kPolicies = 3;
+  Result r[kPolicies];
+  const Policy policies[kPolicies] = {Policy::kSieve, Policy::kLru, Policy::kS3Fifo};
+  for (int i = 0; i < kPolicies; ++i) {
     r[i] = Replay(p, trace, budget, policies[i]);
     std::printf("policy=%s hit_ratio=%.4f point_hit_ratio=%.4f scan_hit_ratio=%.4f "
                 "evictions=%llu seconds=%.2f\n",
@@ -192,5 +273,20 @@ int main(int argc, char** argv) {
   std::printf("sieve_minus_lru_points=%.1f point_points=%.1f\n",
               100.0 * (r[0].Ratio() - r[1].Ratio()),
               100.0 * (r[0].PointRatio() - r[1].PointRatio()));
+  std::printf("s3fifo_minus_lru_points=%.1f point_points=%.1f\n",
+              100.0 * (r[2].Ratio() - r[1].Ratio()),
+              100.0 * (r[2].PointRatio() - r[1].PointRatio()));
+  if (p.optimum) {
+    const uint64_t pages = budget / BlockBytes(p.page_size);
+    const Result bounds[2] = {Belady(p, trace, pages), StaticTop(p, trace, pages)};
+    const char* names[2] = {"belady", "static_top"};
+    for (int i = 0; i < 2; ++i) {
+      std::printf("bound=%s pages=%llu hit_ratio=%.4f point_hit_ratio=%.4f scan_hit_ratio=%.4f "
+                  "minus_lru_points=%.1f\n",
+                  names[i], static_cast<unsigned long long>(pages), bounds[i].Ratio(),
+                  bounds[i].PointRatio(), bounds[i].ScanRatio(),
+                  100.0 * (bounds[i].Ratio() - r[1].Ratio()));
+    }
+  }
   return 0;
 }

@@ -8,7 +8,7 @@
 // writes and erases every page another process changed before serving a read.
 //
 // Sharding: pages spread over kShards shards by a hash of (client, page); each shard has
-// its own mutex, hash table, eviction order and free blocks, and a 1/kShards slice of the
+// its own mutex, hash table, eviction queues and free blocks, and a 1/kShards slice of the
 // budget and of every client's share. Connections on several threads touch one shard
 // lock per page and nothing else.
 //
@@ -19,12 +19,19 @@
 // bytes). Once the cache is warm a miss reuses the block of the page it evicts and a hit
 // copies out under the shard lock: neither allocates.
 //
-// Eviction (Policy): SIEVE (default) or LRU. Both keep one list per shard, newest at the
-// head. LRU moves a page to the head on every hit and evicts from the tail. SIEVE only
-// marks a hit page visited; a hand walks from the tail toward the head, clearing marks,
-// and evicts the first unmarked page, so pages touched once by a scan leave before pages
-// touched twice. Put(keep=true) (the store passes b-tree interior pages) inserts a page
-// already marked: it survives one pass of the hand. Pinned pages are never evicted.
+// Eviction (Policy): S3-FIFO (default), SIEVE or LRU, per shard, newest at the head.
+// S3-FIFO (Yang et al., SOSP 2023) has a small FIFO of about a tenth of the shard's live
+// bytes, a main FIFO, and a ghost: the keys (not the pages) lately evicted from small. A
+// hit only counts (2 bits, at most 3). A new page enters small, or main if the ghost
+// remembers it. Small's tail moves to main if it was hit since it was put, else it is
+// evicted into the ghost; main's tail goes back to main's head with one hit less, or is
+// evicted when it has none. Pages read once, as by a scan, leave from small before any
+// page read twice. SIEVE keeps one list: a hit marks the page, a hand walks from the tail
+// toward the head clearing marks and evicts the first unmarked page. LRU keeps one list,
+// moves a page to the head on every hit and evicts from the tail. Put(keep=true) (the
+// store passes b-tree interior pages) inserts a page as if hit once (SIEVE: marked, it
+// survives one pass of the hand) and, under S3-FIFO, into main. Pinned pages are never
+// evicted. docs/design/cache.md has the details and bench/cache_trace's hit ratios.
 //
 // Pinning: Pin returns a pointer to the cached bytes that stays valid, with the same
 // bytes, until Unpin, even if the page is rewritten (the new version goes to a new
@@ -42,7 +49,7 @@
 
 namespace blaze::cache {
 
-enum class Policy : uint8_t { kSieve, kLru };
+enum class Policy : uint8_t { kSieve, kLru, kS3Fifo };
 std::string_view PolicyName(Policy p);
 std::optional<Policy> ParsePolicy(std::string_view name);
 
@@ -125,10 +132,10 @@ class Client {
 
 class PageCache {
  public:
-  // The process's cache (kDefaultBudget, SIEVE until told otherwise).
+  // The process's cache (kDefaultBudget, S3-FIFO until told otherwise).
   static PageCache& Process();
 
-  explicit PageCache(uint64_t budget = kDefaultBudget, Policy policy = Policy::kSieve);
+  explicit PageCache(uint64_t budget = kDefaultBudget, Policy policy = Policy::kS3Fifo);
   ~PageCache();  // REQUIRES: every client gone and every pin released
   PageCache(const PageCache&) = delete;
   PageCache& operator=(const PageCache&) = delete;
@@ -142,6 +149,8 @@ class PageCache {
   // Evicts (and frees blocks) down to a smaller budget at once.
   void SetBudget(uint64_t bytes);
   uint64_t budget() const { return budget_.load(std::memory_order_relaxed); }
+  // Drops nothing; the next eviction follows `p`. Pages already cached count as S3-FIFO's
+  // main queue; leaving S3-FIFO, its small queue joins the head of the one list.
   void SetPolicy(Policy p);
   Policy policy() const { return policy_.load(std::memory_order_relaxed); }
   CacheFigures Figures() const;

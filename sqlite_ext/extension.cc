@@ -80,8 +80,8 @@ void CacheBudgetFunc(sqlite3_context* ctx, int argc, sqlite3_value** argv) noexc
   sqlite3_result_int64(ctx, static_cast<sqlite3_int64>(cache.budget()));
 }
 
-// blaze_cache_policy([name]): the page cache's eviction policy ('sieve' or 'lru'), set
-// first when given. Returns the policy's name.
+// blaze_cache_policy([name]): the page cache's eviction policy ('sieve', 'lru' or
+// 's3fifo'), set first when given. Returns the policy's name.
 void CachePolicyFunc(sqlite3_context* ctx, int argc, sqlite3_value** argv) noexcept {
   cache::PageCache& cache = cache::PageCache::Process();
   if (argc == 1) {
@@ -89,7 +89,7 @@ void CachePolicyFunc(sqlite3_context* ctx, int argc, sqlite3_value** argv) noexc
     std::optional<cache::Policy> policy =
         name != nullptr ? cache::ParsePolicy(name) : std::nullopt;
     if (!policy) {
-      sqlite3_result_error(ctx, "blaze_cache_policy: the policy must be 'sieve' or 'lru'", -1);
+      sqlite3_result_error(ctx, "blaze_cache_policy: the policy must be 'sieve', 'lru' or 's3fifo'", -1);
       return;
     }
     cache.SetPolicy(*policy);

@@ -130,7 +130,7 @@ TEST_CASE("alloc counter: sees operator new in all its forms", "[alloc]") {
 }
 
 TEST_CASE("page cache: no allocation once warm", "[cache][alloc]") {
-  for (Policy policy : {Policy::kSieve, Policy::kLru}) {
+  for (Policy policy : {Policy::kSieve, Policy::kLru, Policy::kS3Fifo}) {
     INFO("policy " << blaze::cache::PolicyName(policy));
     // 252 pages a shard, 4,032 in all, for a working set of two clients x 3,000 pages:
     // most misses evict.
@@ -155,4 +155,28 @@ TEST_CASE("page cache: no allocation once warm", "[cache][alloc]") {
     CHECK(after.bytes == before.bytes);  // no block allocated or freed
     CHECK(news == 0);
   }
+}
+
+// A switch of policy may allocate (S3-FIFO's ghost is sized then), but the steady state
+// after it does not.
+TEST_CASE("page cache: no allocation once warm after a switch of policy", "[cache][alloc]") {
+  const uint64_t budget = kShards * 252 * BlockBytes(kSize);
+  PageCache cache(budget, Policy::kSieve);
+  Workload w(cache, 3000, 43);
+  w.Fill();
+  w.Run(20000);
+  for (Policy policy : {Policy::kS3Fifo, Policy::kLru, Policy::kS3Fifo, Policy::kSieve}) {
+    INFO("policy " << blaze::cache::PolicyName(policy));
+    cache.SetPolicy(policy);
+    w.Run(20000);
+    const uint64_t evictions = w.Evictions();
+    StartCountingNews();
+    w.Run(50000);
+    const uint64_t news = StopCountingNews();
+    CHECK(w.Evictions() - evictions > 5000);
+    CHECK(news == 0);
+    CHECK(cache.Figures().bytes <= budget);
+  }
+  w.UnpinAll();
+  CHECK(w.bad == 0);
 }

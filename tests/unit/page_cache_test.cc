@@ -28,6 +28,8 @@ using blaze::cache::PageCache;
 using blaze::cache::Policy;
 using Bytes = std::vector<std::byte>;
 
+constexpr std::array<Policy, 3> kPolicies = {Policy::kSieve, Policy::kLru, Policy::kS3Fifo};
+
 constexpr std::array<uint32_t, 8> kPageSizes = {512, 1024, 2048, 4096, 8192, 16384, 32768,
                                                 65536};
 
@@ -66,9 +68,12 @@ bool ReadOrPut(Client& c, uint32_t page, uint32_t size, Bytes& buf) {
 
 // The first n pages of `c` (from `first` up) that share a shard with `first`. Every
 // shard is made to hold one 512-byte page: a Put evicts `first` only from its own shard.
-// Leaves `c` empty and the budget as it was.
+// Leaves `c` empty and the budget and policy as they were; the search runs under LRU,
+// so that S3-FIFO's ghost does not remember the pages it evicted.
 std::vector<uint32_t> SameShard(PageCache& cache, Client& c, uint32_t first, size_t n) {
   const uint64_t budget = cache.budget();
+  const Policy policy = cache.policy();
+  cache.SetPolicy(Policy::kLru);
   cache.SetBudget(kShards * BlockBytes(512));
   std::vector<uint32_t> out{first};
   std::array<std::byte, 8> probe{};
@@ -82,6 +87,7 @@ std::vector<uint32_t> SameShard(PageCache& cache, Client& c, uint32_t first, siz
   }
   c.EraseAll();
   cache.SetBudget(budget);
+  cache.SetPolicy(policy);
   return out;
 }
 
@@ -277,7 +283,7 @@ TEST_CASE("page cache: two clients with the same page numbers are kept apart", "
 // ---- budget and shares ----
 
 TEST_CASE("page cache: the budget holds after every put, mixed page sizes", "[cache]") {
-  for (Policy policy : {Policy::kSieve, Policy::kLru}) {
+  for (Policy policy : kPolicies) {
     INFO("policy " << blaze::cache::PolicyName(policy));
     const uint64_t budget = 4 << 20;
     PageCache cache(budget, policy);
@@ -323,25 +329,43 @@ TEST_CASE("page cache: the budget holds after every put, mixed page sizes", "[ca
 }
 
 TEST_CASE("page cache: the budget holds while pages are read and put", "[cache]") {
-  // The store's pattern, Read then Put on a miss, with a switch of policy midway.
+  // The store's pattern, Read then Put on a miss (some with keep), switching policy
+  // every 5,000 reads through every pair of policies.
   const uint64_t budget = 2 << 20;
   PageCache cache(budget);
   auto c = cache.Connect();
   std::mt19937 rng(5);
   Bytes buf;
-  for (int i = 0; i < 20000; ++i) {
-    if (i == 10000) cache.SetPolicy(Policy::kLru);
-    const uint32_t page = rng() % 2000;
-    ReadOrPut(*c, page, 4096, buf);
-    if (i % 16 == 0) REQUIRE(cache.Figures().bytes <= budget);
+  const Policy order[] = {Policy::kSieve, Policy::kS3Fifo, Policy::kLru, Policy::kS3Fifo,
+                          Policy::kSieve, Policy::kLru, Policy::kSieve};
+  uint64_t hits = 0;
+  for (Policy policy : order) {
+    INFO("policy " << blaze::cache::PolicyName(policy));
+    cache.SetPolicy(policy);
+    for (int i = 0; i < 5000; ++i) {
+      const uint32_t page = rng() % 2000;
+      buf.resize(4096);
+      if (!c->Read(page, 0, buf)) {
+        REQUIRE(c->Put(page, PageBytes(page, 4096), /*keep=*/page % 32 == 0));
+      } else {
+        REQUIRE(HoldsPage(buf.data(), buf.size(), page));
+      }
+      if (i % 16 == 0) REQUIRE(cache.Figures().bytes <= budget);
+    }
+    CHECK(cache.policy() == policy);
+    REQUIRE(cache.Figures().bytes <= budget);
+    CHECK(c->Figures().hits > hits);
+    hits = c->Figures().hits;
   }
-  CHECK(cache.policy() == Policy::kLru);
-  REQUIRE(cache.Figures().bytes <= budget);
-  CHECK(c->Figures().hits > 0);
+  // Every page is in the table and in an eviction list: erasing them all empties both.
+  CHECK(cache.Figures().pages == c->Figures().pages);
+  c->EraseAll();
+  CHECK(cache.Figures().pages == 0);
+  CHECK(c->Figures().bytes == 0);
 }
 
 TEST_CASE("page cache: a client holds no more than its share", "[cache]") {
-  for (Policy policy : {Policy::kSieve, Policy::kLru}) {
+  for (Policy policy : kPolicies) {
     INFO("policy " << blaze::cache::PolicyName(policy));
     const uint64_t budget = 8 << 20;
     const uint64_t share = 1 << 20;
@@ -375,7 +399,7 @@ TEST_CASE("page cache: a client holds no more than its share", "[cache]") {
 // A share is split over the shards, but one below a block per shard must not turn the
 // cache off for the client: each shard may hold one block of it, the share still holds.
 TEST_CASE("page cache: a share of fewer blocks than shards caches up to the share", "[cache]") {
-  for (Policy policy : {Policy::kSieve, Policy::kLru}) {
+  for (Policy policy : kPolicies) {
     INFO("policy " << blaze::cache::PolicyName(policy));
     PageCache cache(64 << 20, policy);
     const uint64_t block = BlockBytes(4096);
@@ -411,7 +435,7 @@ TEST_CASE("page cache: a share of fewer blocks than shards caches up to the shar
 // ---- pinning ----
 
 TEST_CASE("page cache: pinned pages are never evicted", "[cache]") {
-  for (Policy policy : {Policy::kSieve, Policy::kLru}) {
+  for (Policy policy : kPolicies) {
     INFO("policy " << blaze::cache::PolicyName(policy));
     const uint64_t budget = kShards * 32 * BlockBytes(1024);  // 512 pages
     PageCache cache(budget, policy);
@@ -572,7 +596,7 @@ TEST_CASE("page cache: a pinned page erased or dropped with its client stays rea
 
 TEST_CASE("page cache: with every page pinned a put finds no room and the budget holds",
           "[cache]") {
-  for (Policy policy : {Policy::kSieve, Policy::kLru}) {
+  for (Policy policy : kPolicies) {
     INFO("policy " << blaze::cache::PolicyName(policy));
     const uint64_t budget = kShards * 4 * BlockBytes(1024);
     PageCache cache(budget, policy);
@@ -623,12 +647,14 @@ TEST_CASE("page cache: shrinking the budget below the pinned pages frees them at
 
 // ---- eviction order ----
 
-TEST_CASE("page cache: eviction order in one shard, SIEVE and LRU", "[cache]") {
-  // Three pages per shard; a..f land in one shard. After put a,b,c; read a; put d, both
-  // evict b (LRU: a moved to the head; SIEVE: a's mark cleared). Then put e, f: LRU
-  // evicts c and a; SIEVE evicts c and d (its hand has passed a), so a stays. Looking
-  // is touching, so the first check is made on a run that stops after d.
-  for (Policy policy : {Policy::kSieve, Policy::kLru}) {
+TEST_CASE("page cache: eviction order in one shard, each policy", "[cache]") {
+  // Three pages per shard; a..f land in one shard. After put a,b,c; read a; put d, all
+  // evict b (LRU: a moved to the head; SIEVE: a's mark cleared; S3-FIFO: a, hit in the
+  // small queue, moved to main). Then put e, f: LRU evicts c and a; SIEVE evicts c and
+  // d (its hand has passed a), so a stays; S3-FIFO evicts c and d from the small queue
+  // (a third of the pages, over its tenth), so a stays in main. Looking is touching, so
+  // the first check is made on a run that stops after d.
+  for (Policy policy : kPolicies) {
     for (bool stop_after_d : {true, false}) {
       INFO("policy " << blaze::cache::PolicyName(policy) << " stop after d " << stop_after_d);
       PageCache cache(kShards * 3 * BlockBytes(512), policy);
@@ -651,7 +677,7 @@ TEST_CASE("page cache: eviction order in one shard, SIEVE and LRU", "[cache]") {
       CHECK_FALSE(Cached(*c, cc));
       CHECK(Cached(*c, e));
       CHECK(Cached(*c, f));
-      if (policy == Policy::kSieve) {
+      if (policy != Policy::kLru) {
         CHECK(Cached(*c, a));
         CHECK_FALSE(Cached(*c, d));
       } else {
@@ -662,21 +688,166 @@ TEST_CASE("page cache: eviction order in one shard, SIEVE and LRU", "[cache]") {
   }
 }
 
-TEST_CASE("page cache: SIEVE keeps a page put with keep through one pass of the hand",
+// SIEVE: a keep page survives one pass of the hand. S3-FIFO: it goes to main, and the
+// pages put after it leave from the small queue.
+TEST_CASE("page cache: a page put with keep outlives pages put after it without",
           "[cache]") {
-  for (bool keep : {true, false}) {
-    INFO("keep " << keep);
-    PageCache cache(kShards * 3 * BlockBytes(512), Policy::kSieve);
+  for (Policy policy : {Policy::kSieve, Policy::kS3Fifo}) {
+    for (bool keep : {true, false}) {
+      INFO("policy " << blaze::cache::PolicyName(policy) << " keep " << keep);
+      PageCache cache(kShards * 3 * BlockBytes(512), policy);
+      auto c = cache.Connect();
+      const std::vector<uint32_t> s = SameShard(cache, *c, 1, 6);
+      REQUIRE(c->Put(s[0], PageBytes(s[0], 512), keep));
+      for (size_t i = 1; i < 6; ++i) REQUIRE(c->Put(s[i], PageBytes(s[i], 512)));
+      CHECK(Cached(*c, s[0]) == keep);
+    }
+  }
+}
+
+// S3-FIFO in one shard of ten 512-byte pages: the small queue's tenth is one page, so
+// while it holds any page the next victim comes from it. Reads are the store's (Read,
+// Put on a miss); Cached (which touches) is only called at the end.
+TEST_CASE("page cache: S3-FIFO evicts one-hit wonders from the small queue before a page "
+          "read twice", "[cache]") {
+  for (bool read_twice : {true, false}) {
+    INFO("first page read twice " << read_twice);
+    PageCache cache(kShards * 10 * BlockBytes(512), Policy::kS3Fifo);
     auto c = cache.Connect();
-    const std::vector<uint32_t> s = SameShard(cache, *c, 1, 6);
-    REQUIRE(c->Put(s[0], PageBytes(s[0], 512), keep));
-    for (size_t i = 1; i < 6; ++i) REQUIRE(c->Put(s[i], PageBytes(s[i], 512)));
-    CHECK(Cached(*c, s[0]) == keep);
+    const std::vector<uint32_t> s = SameShard(cache, *c, 1, 40);
+    const uint64_t evicted = c->Figures().evictions;  // by SameShard
+    Bytes buf;
+    REQUIRE_FALSE(ReadOrPut(*c, s[0], 512, buf));
+    if (read_twice) REQUIRE(ReadOrPut(*c, s[0], 512, buf));
+    for (size_t i = 1; i < 10; ++i) REQUIRE_FALSE(ReadOrPut(*c, s[i], 512, buf));
+    REQUIRE(c->Figures().evictions == evicted);  // the shard is full
+    // 30 pages read once each. The first eviction finds s[0] at the small queue's tail:
+    // hit, it moves to main; else it goes. Every later one takes the oldest page of the
+    // small queue.
+    for (size_t i = 10; i < 40; ++i) REQUIRE_FALSE(ReadOrPut(*c, s[i], 512, buf));
+    CHECK(c->Figures().evictions - evicted == 30);
+    CHECK(Cached(*c, s[0]) == read_twice);
+    const size_t first_left = read_twice ? 31 : 30;
+    for (size_t i = 1; i < 40; ++i) {
+      INFO("page " << i);
+      CHECK(Cached(*c, s[i]) == (i >= first_left));
+    }
+  }
+}
+
+TEST_CASE("page cache: S3-FIFO puts a page the ghost remembers straight into main, for "
+          "about as many evictions as main holds pages", "[cache]") {
+  // Also in a cache made with another policy and switched to S3-FIFO.
+  const Policy made_with = GENERATE(Policy::kS3Fifo, Policy::kSieve);
+  INFO("made with " << blaze::cache::PolicyName(made_with));
+  PageCache cache(kShards * 10 * BlockBytes(512), made_with);
+  cache.SetPolicy(Policy::kS3Fifo);
+  auto c = cache.Connect();
+  const std::vector<uint32_t> s = SameShard(cache, *c, 1, 60);
+  Bytes buf;
+  for (size_t i = 0; i <= 10; ++i) REQUIRE_FALSE(ReadOrPut(*c, s[i], 512, buf));
+  // s[10] evicted s[0] from the small queue into the ghost. Read again at once, s[0]
+  // enters main (evicting s[1]): the 30 one-hit pages after it pass it by.
+  REQUIRE_FALSE(ReadOrPut(*c, s[0], 512, buf));
+  for (size_t i = 11; i <= 40; ++i) REQUIRE_FALSE(ReadOrPut(*c, s[i], 512, buf));
+  // They evicted s[2]..s[31], in that order. s[31], the latest, is in the ghost; s[5]
+  // left it after 9 more (the ghost holds nine tenths of the shard's ten pages).
+  REQUIRE_FALSE(ReadOrPut(*c, s[31], 512, buf));  // to main
+  REQUIRE_FALSE(ReadOrPut(*c, s[5], 512, buf));   // to the small queue
+  for (size_t i = 41; i <= 50; ++i) REQUIRE_FALSE(ReadOrPut(*c, s[i], 512, buf));
+  CHECK(Cached(*c, s[0]));
+  CHECK(Cached(*c, s[31]));
+  CHECK_FALSE(Cached(*c, s[5]));
+  for (size_t i = 32; i <= 40; ++i) CHECK_FALSE(Cached(*c, s[i]));
+  for (size_t i = 43; i <= 50; ++i) CHECK(Cached(*c, s[i]));
+}
+
+TEST_CASE("page cache: S3-FIFO's ghost sends a page to main once per eviction from the "
+          "small queue", "[cache]") {
+  PageCache cache(kShards * 10 * BlockBytes(512), Policy::kS3Fifo);
+  auto c = cache.Connect();
+  const std::vector<uint32_t> s = SameShard(cache, *c, 1, 21);
+  const uint64_t evicted = c->Figures().evictions;  // by SameShard
+  Bytes buf;
+  for (size_t i = 0; i <= 10; ++i) REQUIRE_FALSE(ReadOrPut(*c, s[i], 512, buf));
+  REQUIRE_FALSE(ReadOrPut(*c, s[0], 512, buf));  // evicted by s[10]: to main, from the ghost
+  // Erased (not evicted, so not remembered) and read again: the small queue, which the
+  // ten pages read after it take it from.
+  c->Erase(s[0]);
+  REQUIRE_FALSE(ReadOrPut(*c, s[0], 512, buf));
+  for (size_t i = 11; i <= 20; ++i) REQUIRE_FALSE(ReadOrPut(*c, s[i], 512, buf));
+  CHECK(c->Figures().evictions - evicted == 12);
+  CHECK_FALSE(Cached(*c, s[0]));
+  for (size_t i = 12; i <= 20; ++i) CHECK(Cached(*c, s[i]));
+}
+
+TEST_CASE("page cache: S3-FIFO's main queue gives a page hit since its last pass one more "
+          "pass", "[cache]") {
+  // keep puts go straight to main, each counted as one hit. k[3] is hit once more.
+  PageCache cache(kShards * 10 * BlockBytes(512), Policy::kS3Fifo);
+  auto c = cache.Connect();
+  const std::vector<uint32_t> k = SameShard(cache, *c, 1, 16);
+  const uint64_t evicted = c->Figures().evictions;  // by SameShard
+  for (size_t i = 0; i < 10; ++i) REQUIRE(c->Put(k[i], PageBytes(k[i], 512), /*keep=*/true));
+  Bytes buf;
+  REQUIRE(ReadOrPut(*c, k[3], 512, buf));
+  // k[10]'s put passes every page once, taking one hit off each, and evicts k[0], the
+  // oldest; k[11], k[12] evict k[1], k[2]; k[13] passes k[3] (its last hit) and evicts
+  // k[4]; k[14] evicts k[5].
+  for (size_t i = 10; i < 15; ++i) REQUIRE(c->Put(k[i], PageBytes(k[i], 512), /*keep=*/true));
+  // A page evicted from main is no ghost: k[0], read again, evicts k[6] and enters the
+  // small queue, which k[15] then takes it from.
+  REQUIRE_FALSE(ReadOrPut(*c, k[0], 512, buf));
+  REQUIRE_FALSE(ReadOrPut(*c, k[15], 512, buf));
+  CHECK(c->Figures().evictions - evicted == 7);
+  for (size_t i = 0; i < 16; ++i) {
+    INFO("page " << i);
+    CHECK(Cached(*c, k[i]) == (i == 3 || i >= 7));
+  }
+}
+
+TEST_CASE("page cache: a policy switch keeps every page and hands them to the new "
+          "policy's order", "[cache]") {
+  PageCache cache(kShards * 10 * BlockBytes(512), Policy::kS3Fifo);
+  auto c = cache.Connect();
+  const std::vector<uint32_t> s = SameShard(cache, *c, 1, 26);
+  const std::vector<uint32_t> u(s.begin() + 16, s.begin() + 21);  // five more
+  const std::vector<uint32_t> v(s.begin() + 21, s.end());         // and five more
+  const uint64_t evicted = c->Figures().evictions;          // by SameShard
+  Bytes buf;
+  // S3-FIFO: s[0] read twice, s[1]..s[10] once: s[0] moves to main, s[1] goes.
+  REQUIRE_FALSE(ReadOrPut(*c, s[0], 512, buf));
+  REQUIRE(ReadOrPut(*c, s[0], 512, buf));
+  for (size_t i = 1; i <= 10; ++i) REQUIRE_FALSE(ReadOrPut(*c, s[i], 512, buf));
+  // LRU: one list, the small queue (newer) before main. s[5] is read again; the next
+  // five evict, least recently used first, s[0], s[2], s[3], s[4], s[6].
+  cache.SetPolicy(Policy::kLru);
+  CHECK(c->Figures().pages == 10);
+  REQUIRE(ReadOrPut(*c, s[5], 512, buf));
+  for (size_t i = 11; i <= 15; ++i) REQUIRE_FALSE(ReadOrPut(*c, s[i], 512, buf));
+  // S3-FIFO again: the pages cached so far are all main. The first new page evicts
+  // main's oldest, s[7]; the next four evict each other from the small queue, into the
+  // ghost. u[0], read again, comes back to main (evicting u[4]); of the five pages read
+  // once after it, the first evicts main's oldest, s[8], the others each other.
+  cache.SetPolicy(Policy::kS3Fifo);
+  for (uint32_t p : u) REQUIRE_FALSE(ReadOrPut(*c, p, 512, buf));
+  REQUIRE_FALSE(ReadOrPut(*c, u[0], 512, buf));
+  for (uint32_t p : v) REQUIRE_FALSE(ReadOrPut(*c, p, 512, buf));
+  CHECK(c->Figures().evictions - evicted == 17);
+  CHECK(c->Figures().pages == 10);
+  for (size_t i = 0; i <= 15; ++i) {
+    INFO("page s" << i);
+    CHECK(Cached(*c, s[i]) == (i == 5 || i >= 9));
+  }
+  for (size_t i = 0; i < 5; ++i) {
+    INFO("page u" << i << ", v" << i);
+    CHECK(Cached(*c, u[i]) == (i == 0));
+    CHECK(Cached(*c, v[i]) == (i == 4));
   }
 }
 
 TEST_CASE("page cache: a pinned page is passed over as a victim in its shard", "[cache]") {
-  for (Policy policy : {Policy::kSieve, Policy::kLru}) {
+  for (Policy policy : kPolicies) {
     INFO("policy " << blaze::cache::PolicyName(policy));
     PageCache cache(kShards * 2 * BlockBytes(512), policy);
     auto c = cache.Connect();
@@ -694,13 +865,13 @@ TEST_CASE("page cache: a pinned page is passed over as a victim in its shard", "
   }
 }
 
-TEST_CASE("page cache: a scan leaves SIEVE's hot set in place and flushes LRU's",
-          "[cache]") {
+TEST_CASE("page cache: a scan leaves SIEVE's and S3-FIFO's hot set in place and flushes "
+          "LRU's", "[cache]") {
   // 1,024 pages fit; a hot set of 300 is read four times, then 10,000 new pages are read
   // once each (a table scan), then the hot set again. Read, and Put on a miss.
   constexpr uint32_t kHot = 300, kScan = 10000;
-  uint32_t hot_hits[2] = {0, 0};
-  for (Policy policy : {Policy::kSieve, Policy::kLru}) {
+  uint32_t hot_hits[3] = {0, 0, 0};
+  for (Policy policy : kPolicies) {
     PageCache cache(kShards * 64 * BlockBytes(1024), policy);
     auto c = cache.Connect();
     Bytes buf;
@@ -711,11 +882,15 @@ TEST_CASE("page cache: a scan leaves SIEVE's hot set in place and flushes LRU's"
     for (uint32_t p = 100000; p < 100000 + kScan; ++p) ReadOrPut(*c, p, 1024, buf);
     uint32_t hits = 0;
     for (uint32_t p = 1; p <= kHot; ++p) hits += ReadOrPut(*c, p, 1024, buf) ? 1 : 0;
-    hot_hits[policy == Policy::kSieve ? 0 : 1] = hits;
+    hot_hits[static_cast<size_t>(policy)] = hits;
   }
-  INFO("hot-set hits after the scan: sieve " << hot_hits[0] << ", lru " << hot_hits[1]);
+  INFO("hot-set hits after the scan: sieve " << hot_hits[0] << ", lru " << hot_hits[1]
+                                             << ", s3fifo " << hot_hits[2]);
+  static_assert(static_cast<int>(Policy::kSieve) == 0 && static_cast<int>(Policy::kLru) == 1 &&
+                static_cast<int>(Policy::kS3Fifo) == 2);
   CHECK(hot_hits[0] >= kHot * 9 / 10);
   CHECK(hot_hits[1] == 0);
+  CHECK(hot_hits[2] >= kHot * 9 / 10);
 }
 
 // ---- threads ----
@@ -725,7 +900,9 @@ TEST_CASE("page cache: threads reading, putting, pinning and erasing see whole p
   constexpr uint32_t kSize = 1024, kPages = 600;
   constexpr int kThreads = 4;
   const uint64_t budget = kShards * 16 * BlockBytes(kSize);  // 256 of 1,200 pages
-  PageCache cache(budget);
+  const Policy policy = GENERATE(Policy::kSieve, Policy::kLru, Policy::kS3Fifo);
+  INFO("policy " << blaze::cache::PolicyName(policy));
+  PageCache cache(budget, policy);
   std::unique_ptr<Client> clients[2] = {cache.Connect(), cache.Connect()};
   std::atomic<uint32_t> next_version{1};
   std::atomic<uint64_t> bad_reads{0}, bad_pins{0}, over_budget{0}, reads{0}, hits{0},
