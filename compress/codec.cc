@@ -5,6 +5,7 @@
 #include <lz4hc.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -60,6 +61,34 @@ Status OutOfRange(CodecId id, int level, int min, int max) {
 
 Status Corrupt(CodecId codec, std::string what) {
   return Status(Code::kCorrupt, std::string(CodecName(codec)) + " page: " + what);
+}
+
+// lz4 decodes against a dictionary about twice as fast when the dictionary's bytes lie
+// right before the output (its prefix path) as when they lie elsewhere (its external
+// dictionary path): 1.0 against 2.1 µs per 4 KiB page, page copy included
+// (docs/compress.md). Each thread keeps one buffer, the last dictionary it decoded with
+// followed by room for a page, allocated at its first such decode and kept until the
+// thread exits. Null (use the slow path) when the page does not fit or there is no memory.
+std::byte* PrefixBuffer(const Dictionary& dict, size_t page_size) {
+  constexpr size_t kPageRoom = 65536;  // SQLite's largest page
+  struct Buffer {
+    std::unique_ptr<std::byte[]> bytes;
+    uint64_t serial = 0;
+  };
+  thread_local Buffer buffer;
+  if (page_size > kPageRoom) return nullptr;
+  if (buffer.bytes == nullptr) {
+    buffer.bytes.reset(new (std::nothrow) std::byte[Dictionary::kMaxSize + kPageRoom]);
+    if (buffer.bytes == nullptr) return nullptr;
+  }
+  const std::span<const std::byte> d = dict.bytes();
+  // Right-aligned, so the page room always starts at kMaxSize.
+  std::byte* start = buffer.bytes.get() + Dictionary::kMaxSize - d.size();
+  if (buffer.serial != dict.serial()) {
+    std::memcpy(start, d.data(), d.size());
+    buffer.serial = dict.serial();
+  }
+  return start;
 }
 
 Encoded StoreRaw(std::span<const std::byte> src, std::span<std::byte> dst) {
@@ -138,6 +167,8 @@ Result<std::shared_ptr<const Dictionary>> Dictionary::Make(std::span<const std::
   std::shared_ptr<Dictionary> d(new (std::nothrow) Dictionary());
   if (d == nullptr) return Status(Code::kNoMemory, "cannot allocate a dictionary");
   d->bytes_.assign(bytes.begin(), bytes.end());
+  static std::atomic<uint64_t> next_serial{1};
+  d->serial_ = next_serial.fetch_add(1, std::memory_order_relaxed);
   d->lz4_ = std::malloc(sizeof(LZ4_stream_t));
   if (d->lz4_ == nullptr) return Status(Code::kNoMemory, "cannot allocate a dictionary");
   LZ4_stream_t* stream = LZ4_initStream(d->lz4_, sizeof(LZ4_stream_t));
@@ -284,14 +315,24 @@ Status DecodePage(CodecId codec, std::span<const std::byte> src, std::span<std::
   }
   const auto* in = reinterpret_cast<const char*>(src.data());
   auto* out = reinterpret_cast<char*>(dst.data());
-  const int n =
-      UsesDictionary(codec)
-          ? LZ4_decompress_safe_usingDict(in, out, static_cast<int>(src.size()),
-                                          static_cast<int>(dst.size()),
-                                          reinterpret_cast<const char*>(dict->bytes().data()),
-                                          static_cast<int>(dict->bytes().size()))
-          : LZ4_decompress_safe(in, out, static_cast<int>(src.size()),
-                                static_cast<int>(dst.size()));
+  const int in_size = static_cast<int>(src.size());
+  const int out_size = static_cast<int>(dst.size());
+  int n = 0;
+  if (!UsesDictionary(codec)) {
+    n = LZ4_decompress_safe(in, out, in_size, out_size);
+  } else if (std::byte* prefix = PrefixBuffer(*dict, dst.size()); prefix != nullptr) {
+    // Decoded right after the thread's copy of the dictionary, then copied out; lz4
+    // writes nothing before the page room, so the copy stays intact even on bad input.
+    const int dict_size = static_cast<int>(dict->bytes().size());
+    char* room = reinterpret_cast<char*>(prefix) + dict_size;
+    n = LZ4_decompress_safe_usingDict(in, room, in_size, out_size,
+                                      reinterpret_cast<const char*>(prefix), dict_size);
+    if (n > 0) std::memcpy(out, room, static_cast<size_t>(n));
+  } else {
+    n = LZ4_decompress_safe_usingDict(in, out, in_size, out_size,
+                                      reinterpret_cast<const char*>(dict->bytes().data()),
+                                      static_cast<int>(dict->bytes().size()));
+  }
   if (n < 0) {
     return Corrupt(codec, "malformed block of " + std::to_string(src.size()) +
                               " bytes (for a page of " + std::to_string(dst.size()) + ")");

@@ -89,6 +89,9 @@ class Dictionary {
   Dictionary& operator=(const Dictionary&) = delete;
 
   std::span<const std::byte> bytes() const { return bytes_; }
+  // Unique to this dictionary for the life of the process (never reused, unlike an
+  // address): DecodePage keeps a thread's copy of the bytes under it.
+  uint64_t serial() const { return serial_; }
   // For EncodePage: lz4's stream state with the dictionary loaded, and the HC one for
   // `level` (made at the first HC encode of that level; null if that allocation failed).
   const void* Lz4State() const { return lz4_; }
@@ -98,6 +101,7 @@ class Dictionary {
   Dictionary() = default;
 
   std::vector<std::byte> bytes_;
+  uint64_t serial_ = 0;
   void* lz4_ = nullptr;
   mutable std::mutex mu_;
   mutable std::array<void*, 13> hc_{};

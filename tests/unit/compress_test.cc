@@ -582,3 +582,39 @@ TEST_CASE("dictionary: shared by threads encoding at once", "[compress][dict][th
   for (auto& th : threads) th.join();
   CHECK(failures.load() == 0);
 }
+
+TEST_CASE("dictionary: one thread alternating between dictionaries decodes each page right",
+          "[compress][dict]") {
+  // DecodePage keeps the thread's last dictionary in a buffer: switching must recopy.
+  auto first = SampleDictionary(4096, 65536);
+  auto second = SampleDictionary(1024, 4096);  // another size too: the copy is right-aligned
+  const Bytes a = TextPage(4096, 21), b = TextPage(4096, 22);
+  Bytes ea(4096), eb(4096);
+  auto ra = EncodePage({CodecId::kLz4, 1}, a, ea, first.get());
+  auto rb = EncodePage({CodecId::kLz4hc, 9}, b, eb, second.get());
+  REQUIRE(ra.ok());
+  REQUIRE(rb.ok());
+  REQUIRE(ra.value().codec == CodecId::kLz4Dict);
+  REQUIRE(rb.value().codec == CodecId::kLz4hcDict);
+  ea.resize(ra.value().size);
+  eb.resize(rb.value().size);
+  for (int i = 0; i < 10; ++i) {
+    Bytes out(4096);
+    REQUIRE(DecodePage(ra.value().codec, ea, out, first.get()).ok());
+    CHECK(out == a);
+    REQUIRE(DecodePage(rb.value().codec, eb, out, second.get()).ok());
+    CHECK(out == b);
+  }
+  // A dictionary freed and another made (perhaps at the same address) is not mistaken
+  // for the one the buffer holds.
+  const Bytes first_bytes(first->bytes().begin(), first->bytes().end());
+  first.reset();
+  auto again = Dictionary::Make(first_bytes);
+  REQUIRE(again.ok());
+  Bytes out(4096);
+  REQUIRE(DecodePage(ra.value().codec, ea, out, again.value().get()).ok());
+  CHECK(out == a);
+  first = again.value();
+  REQUIRE(DecodePage(rb.value().codec, eb, out, second.get()).ok());
+  CHECK(out == b);
+}
