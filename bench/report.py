@@ -669,17 +669,23 @@ def targets_section(meta, runs, codecs, f, pairs):
         r = paired_median(per_rep, ratio(b, s))
         rows.append(["3. bulk load", what, num(s), num(b), num(r), "≤ 1.30",
                      goal_verdict(r, 1.3, True, per_rep)])
-    # 4. Random read of an uncached page.
+    # 4. Random read of an uncached page: with blaze's page cache (default), and without
+    # it (blaze_cache=0: every page SQLite does not hold is decoded), which is the case
+    # the target describes.
     w = "read_uncached"
-    if (w, "stock") in runs and (w, "blaze") in runs:
-        s, b = f(w, "stock", "us_per_lookup"), f(w, "blaze", "us_per_lookup")
-        dpl = f(w, "blaze", "decodes_per_lookup")
+    for side, label in (("blaze", "µs per point lookup, OS cache warm, SQLite cache 10 pages"),
+                        ("blaze_nocache", "the same, blaze with `blaze_cache=0` "
+                                          "(no page cache: every page read is decoded)")):
+        if (w, "stock") not in runs or (w, side) not in runs or unsupported(runs, w, side):
+            continue
+        s, b = f(w, "stock", "us_per_lookup"), f(w, side, "us_per_lookup")
+        dpl = f(w, side, "decodes_per_lookup")
         dec = codec_field(codecs, "read_table", "lz4", "decode_us")
         budget = None if None in (s, dpl, dec) else s + dpl * dec
         per_rep = []
         decode_by_rep = {r["rep"]: r["decode_us"] for r in codecs.get(("read_table", "lz4"), [])}
         stock_by_rep = {r["rep"]: r.get("us_per_lookup") for r in runs[(w, "stock")]}
-        for rec in runs[(w, "blaze")]:
+        for rec in runs[(w, side)]:
             sr, d = stock_by_rep.get(rec["rep"]), decode_by_rep.get(rec["rep"], dec)
             if None not in (sr, d, rec.get("us_per_lookup"), rec.get("decodes_per_lookup")):
                 # blaze's time over its budget: <= 1 meets the target.
@@ -688,9 +694,8 @@ def targets_section(meta, runs, codecs, f, pairs):
         verdict_txt = goal_verdict(over, 1.0, True, per_rep)
         if over is not None:
             verdict_txt += f"; blaze / budget = {num(over)}"
-        rows.append(["4. random read, uncached page",
-                     "µs per point lookup, OS cache warm, SQLite cache 10 pages", num(s), num(b),
-                     num(paired_median(pairs(w, "us_per_lookup"), ratio(b, s))),
+        rows.append(["4. random read, uncached page", label, num(s), num(b),
+                     num(paired_median(pairs(w, "us_per_lookup", side), ratio(b, s))),
                      f"≤ stock + {num(dpl)} LZ4 decodes × {num(dec)} µs = {num(budget)} µs",
                      verdict_txt])
     if not rows:

@@ -106,6 +106,7 @@ VFSES = ("stock", "blaze")
 VARIANTS = {
     "txn_delete_full": [("blaze_absorb", "blaze_journal=absorb")],
     "text_size": [("blaze_lz4hc", "blaze_codec=lz4hc")],
+    "read_uncached": [("blaze_nocache", "blaze_cache=0")],
 }
 SPEEDTEST_LINE = re.compile(r"^\s*(\d+) - (.*?)\.*\s+(\d+\.\d+)s\s*$")
 SPEEDTEST_TOTAL = re.compile(r"^\s*TOTAL\.*\s+(\d+\.\d+)s\s*$")
