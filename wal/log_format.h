@@ -200,9 +200,26 @@ enum class FrameError {
 const char* FrameErrorName(FrameError error);
 
 // Little-endian integer access into byte spans. REQUIRES: the bytes are in range.
-uint32_t LoadU32(const std::byte* p);
-uint64_t LoadU64(const std::byte* p);
-void StoreU32(std::byte* p, uint32_t v);
-void StoreU64(std::byte* p, uint64_t v);
+// Inline: every frame, block and map entry is parsed with them, and the compiler turns
+// each loop into one load or store on a little-endian machine.
+inline uint32_t LoadU32(const std::byte* p) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | std::to_integer<uint32_t>(p[i]);
+  return v;
+}
+
+inline uint64_t LoadU64(const std::byte* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | std::to_integer<uint64_t>(p[i]);
+  return v;
+}
+
+inline void StoreU32(std::byte* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<std::byte>(v >> (8 * i));
+}
+
+inline void StoreU64(std::byte* p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<std::byte>(v >> (8 * i));
+}
 
 }  // namespace blaze::wal
