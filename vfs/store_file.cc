@@ -105,6 +105,13 @@ bool IsInteriorPage(uint32_t page, std::span<const std::byte> bytes) {
   return type == 2 || type == 5;
 }
 
+// The store log of zName would not open: an SQLite code, reported with why.
+int LogOpenFailed(const char* zName, const Status& s) {
+  const int rc = SqliteCode(s, SQLITE_CANTOPEN);
+  ReportError(rc, "cannot open the store log of " + std::string(zName) + ": " + s.message());
+  return rc;
+}
+
 // Finds or creates the store of the database file just opened as zName. Nothing is read
 // here: SQLite reads at its first lock, and so does the store. On failure returns an
 // SQLite code and reports why.
@@ -117,12 +124,7 @@ int AcquireStore(BlazeVfs* vfs, const char* zName, int flags, const StoreOptions
   if (auto it = all.find(key); it != all.end()) {
     // The store may have been made by a read-only connection: this one may write.
     if (!read_only) {
-      if (Status s = it->second->store->AllowWrites(); !s.ok()) {
-        const int rc = SqliteCode(s, SQLITE_CANTOPEN);
-        ReportError(rc, "cannot open the store log of " + std::string(zName) + " for writing: " +
-                            s.message());
-        return rc;
-      }
+      if (Status s = it->second->store->AllowWrites(); !s.ok()) return LogOpenFailed(zName, s);
     }
     it->second->refs += 1;
     if (options.cache_bytes) it->second->store->SetCacheShare(*options.cache_bytes);
@@ -147,12 +149,8 @@ int AcquireStore(BlazeVfs* vfs, const char* zName, int flags, const StoreOptions
     return log.status();
   };
   Result<std::unique_ptr<File>> log_file = open_log(!read_only);
-  if (!log_file.ok()) {
-    const int rc = SqliteCode(log_file.status(), SQLITE_CANTOPEN);
-    ReportError(rc, "cannot open the store log of " + std::string(zName) + ": " +
-                        log_file.status().message());
-    return rc;
-  }  // read-only and no log: a store that was never written, or a checkpointed one
+  if (!log_file.ok()) return LogOpenFailed(zName, log_file.status());
+  // read-only and no log: a store that was never written, or a checkpointed one
   StoreConfig config;
   config.codec = options.codec;
   config.checkpoint_bytes = options.checkpoint_bytes;
@@ -353,9 +351,7 @@ int StoreFile::Lock(int eLock) {
     }
     Status s = open_->store->Refresh(*db_);
     if (!s.ok()) {
-      ReleaseShared();
-      Lower()->xUnlock(LowerFile(), SQLITE_LOCK_NONE);
-      lock_ = SQLITE_LOCK_NONE;
+      Unlock(SQLITE_LOCK_NONE);
       return Report(s, SQLITE_IOERR_READ, "refresh");
     }
     open_->refreshed_epoch.store(epoch, std::memory_order_release);
