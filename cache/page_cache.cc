@@ -1,6 +1,8 @@
 // cache/page_cache.cc: the shared decompressed-page cache (see page_cache.h).
 #include "cache/page_cache.h"
 
+#include "cache/block_arena.h"
+
 #include <algorithm>
 #include <bit>
 #include <cstring>
@@ -188,6 +190,7 @@ class Ghost {
 
 struct alignas(64) Shard {
   std::mutex mu;
+  BlockArena* arena = nullptr;
   int index = 0;
   Policy policy = Policy::kSieve;
   uint64_t budget = 0;
@@ -383,7 +386,7 @@ struct alignas(64) Shard {
 
   void Delete(Entry* e) {
     bytes -= BlockBytes(e->size);
-    ::operator delete(static_cast<void*>(e), std::align_val_t{64});
+    arena->Free(e->cls, e);
   }
 
   bool DropOneFree() {
@@ -460,9 +463,7 @@ struct alignas(64) Shard {
         free_count -= 1;
         return f;
       }
-      void* p = bytes + need <= budget
-                    ? ::operator new(need, std::align_val_t{64}, std::nothrow)
-                    : nullptr;
+      void* p = bytes + need <= budget ? arena->Allocate(cls, need) : nullptr;
       if (p != nullptr) {
         bytes += need;
         auto* e = static_cast<Entry*>(p);
@@ -481,7 +482,7 @@ struct alignas(64) Shard {
   }
 
   ~Shard() {
-    auto drop = [](Entry* e) { ::operator delete(static_cast<void*>(e), std::align_val_t{64}); };
+    auto drop = [this](Entry* e) { arena->Free(e->cls, e); };
     ForEachLive(drop);
     for (Entry* e = detached; e != nullptr;) {
       Entry* next = e->next;
@@ -660,9 +661,13 @@ PageCache& PageCache::Process() {
 }
 
 PageCache::PageCache(uint64_t budget, Policy policy)
-    : shards_(new Shard[kShards]), budget_(budget), policy_(policy) {
+    : arena_(std::make_unique<BlockArena>()),
+      shards_(new Shard[kShards]),
+      budget_(budget),
+      policy_(policy) {
   for (int i = 0; i < kShards; ++i) {
     Shard& s = shards_[static_cast<size_t>(i)];
+    s.arena = arena_.get();
     s.index = i;
     s.policy = policy;
     s.budget = budget / kShards;
@@ -731,6 +736,7 @@ CacheFigures PageCache::Figures() const {
     f.pinned += s.pins;
     f.free_blocks += s.free_count;
   }
+  f.mapped = arena_->mapped_bytes();
   return f;
 }
 

@@ -14,10 +14,13 @@
 //
 // Memory: every block the cache holds (live pages, pages pinned after they were replaced,
 // free blocks kept for reuse) counts against the budget, which the cache never exceeds: a
-// page that cannot be placed (everything pinned) is simply not cached. A block is one
-// allocation, a 64-byte header followed by the page, in eight size classes (512..65536
-// bytes). Once the cache is warm a miss reuses the block of the page it evicts and a hit
-// copies out under the shard lock: neither allocates.
+// page that cannot be placed (everything pinned) is simply not cached. A block is a 64-byte
+// header followed by the page, in eight size classes (512..65536 bytes), carved from the
+// cache's huge-page chunks (cache/block_arena.h); the arena maps a chunk at a time, so
+// the memory taken from the system may exceed the blocks held by up to a chunk per size
+// class in use plus the chunks that blocks freed at random keep partly used. Once the
+// cache is warm a miss reuses the block of the page it evicts and a hit copies out under
+// the shard lock: neither allocates.
 //
 // Eviction (Policy): S3-FIFO (default), SIEVE or LRU, per shard, newest at the head.
 // S3-FIFO (Yang et al., SOSP 2023) has a small FIFO of about a tenth of the shard's live
@@ -76,8 +79,10 @@ struct CacheFigures {
   uint64_t pages = 0;        // live pages
   uint64_t pinned = 0;       // pins outstanding
   uint64_t free_blocks = 0;  // blocks kept for reuse
+  uint64_t mapped = 0;       // memory the blocks are carved from (cache/block_arena.h)
 };
 
+class BlockArena;
 class PageCache;
 struct Shard;
 struct Entry;
@@ -157,6 +162,7 @@ class PageCache {
 
  private:
   friend class Client;
+  std::unique_ptr<BlockArena> arena_;  // outlives the shards, whose blocks it holds
   std::unique_ptr<Shard[]> shards_;
   std::atomic<uint64_t> budget_;
   std::atomic<Policy> policy_;
