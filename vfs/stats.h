@@ -63,6 +63,7 @@ enum class Figure : int {
   kCachePages,     // the store's pages in the cache now
   kCacheBytes,     // bytes they hold
   kDictionaryBytes,  // the store's compression dictionary (0: none yet)
+  kReadAheads,       // page-file reads that fetched a window for a scan (Store::ReadSlot)
   kCount
 };
 inline constexpr int kFigureCount = static_cast<int>(Figure::kCount);
@@ -70,7 +71,7 @@ inline constexpr std::array<std::string_view, kFigureCount> kFigureNames = {
     "logical_bytes", "stored_bytes", "log_bytes",       "frames",        "commits",
     "log_syncs",     "checkpoints",  "page_file_syncs", "decompressions", "reloads",
     "cache_hits",    "cache_misses", "cache_evictions", "cache_pinned",   "cache_pages",
-    "cache_bytes",   "dictionary_bytes",
+    "cache_bytes",   "dictionary_bytes", "read_aheads",
 };
 using FigureValues = std::array<uint64_t, kFigureCount>;
 

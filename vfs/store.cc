@@ -16,6 +16,11 @@ constexpr uint32_t kDefaultPageSize = 4096;
 // Attempts at a consistent (page-file header, log) pair while another process
 // checkpoints between our reads of the two.
 constexpr int kLoadAttempts = 8;
+// Read-ahead for scans of the page file (Store::ReadSlot): the first window, the largest,
+// and the most a slot may start past the end of the last one and still count as next.
+constexpr size_t kReadAheadMin = 32 << 10;
+constexpr size_t kReadAheadMax = 128 << 10;
+constexpr uint64_t kReadAheadGap = 4096;
 
 uint32_t ChunkCount(uint32_t pages) { return (pages + kPagesPerChunk - 1) / kPagesPerChunk; }
 
@@ -220,6 +225,7 @@ void Store::InstallEmptyView(uint32_t page_size, const PageFileHeader& header) {
   dict_extent_ = Extent{};
   dict_gen_ = 0;
   alloc_.Rebuild({});
+  DropReadAhead();
 }
 
 void Store::SizeBuffers() {
@@ -228,6 +234,8 @@ void Store::SizeBuffers() {
                                   ExtentLength(page)));
   page_buf_.resize(page);
   enc_buf_.resize(compress::MaxEncodedSize(page));
+  ra_buf_.resize(std::max<size_t>(kReadAheadMax, 2 * ExtentLength(page)));
+  DropReadAhead();
 }
 
 Status Store::LoadPageFile(File& db, PageFileHeader* header, int* copy, bool* damaged) {
@@ -297,6 +305,7 @@ Status Store::LoadPageFile(File& db, PageFileHeader* header, int* copy, bool* da
 }
 
 Status Store::LoadMap(File& db, const PageFileHeader& h) {
+  DropReadAhead();
   const uint32_t nchunks = ChunkCount(h.page_count);
   std::vector<Extent> chunks(nchunks);
   std::vector<uint32_t> chunk_gen(nchunks, 0);
@@ -691,26 +700,67 @@ Status Store::ReadPageOnce(File& db, uint32_t page, std::span<std::byte> dst) {
     return Status::Ok();
   }
   const Extent e = map_[page - 1];
-  const std::span<std::byte> buf(io_buf_.data(), e.length);
-  Result<size_t> got = db.Read(e.offset, buf);
-  if (!got.ok()) return got.status();
   auto where = [&] { return "page file: slot of page " + std::to_string(page) + At(e.offset); };
-  if (got.value() < e.length) return Status(Code::kCorrupt, where() + " is past the end of the file");
   BlockFields f;
-  Result<std::span<const std::byte>> payload = CheckBlock(buf, BlockType::kSlot, page, &f);
-  if (!payload.ok()) {
-    return Status(payload.status().code(), where() + ": " + payload.status().message());
-  }
-  if (static_cast<uint32_t>(f.generation) != map_gen_[page - 1]) {
-    // The extent was freed and rewritten since this view was taken (ReadPage reloads).
-    return Status(Code::kCorrupt, where() + " was written by generation " +
-                                      std::to_string(f.generation) + ", not the map's");
+  std::span<const std::byte> body;
+  for (bool ahead = false;;) {
+    Result<std::span<std::byte>> got = ReadSlot(db, e, &ahead);
+    if (!got.ok()) return got.status();
+    if (got.value().size() < e.length) {
+      return Status(Code::kCorrupt, where() + " is past the end of the file");
+    }
+    Result<std::span<const std::byte>> payload = CheckBlock(got.value(), BlockType::kSlot, page, &f);
+    Status bad = Status::Ok();
+    if (!payload.ok()) {
+      bad = Status(payload.status().code(), where() + ": " + payload.status().message());
+    } else if (static_cast<uint32_t>(f.generation) != map_gen_[page - 1]) {
+      // The extent was freed and rewritten since this view was taken (ReadPage reloads).
+      bad = Status(Code::kCorrupt, where() + " was written by generation " +
+                                       std::to_string(f.generation) + ", not the map's");
+    }
+    if (bad.ok()) {
+      body = payload.value();
+      break;
+    }
+    if (!ahead) return bad;
+    DropReadAhead();  // read earlier than this page: judge what the file holds now
   }
   figures_.decodes += 1;
-  Status s = compress::DecodePage(static_cast<compress::CodecId>(f.codec), payload.value(), dst,
+  Status s = compress::DecodePage(static_cast<compress::CodecId>(f.codec), body, dst,
                                   dict_.get());
   if (!s.ok()) return Status(s.code(), where() + ": " + s.message());
   return Status::Ok();
+}
+
+Result<std::span<std::byte>> Store::ReadSlot(File& db, const Extent& e, bool* ahead) {
+  const uint64_t end = e.offset + e.length;
+  if (e.offset >= ra_start_ && end <= ra_end_) {
+    *ahead = true;
+    ra_next_ = end;
+    return std::span<std::byte>(ra_buf_.data() + (e.offset - ra_start_), e.length);
+  }
+  *ahead = false;
+  // A slot that starts where the last one read ended (or a little after: the checkpoint
+  // writes a batch of slots in page order, with holes only where space was reused) is
+  // the next step of a scan: read ahead, in windows doubling up to kReadAheadMax.
+  const bool sequential = e.offset >= ra_next_ && e.offset - ra_next_ <= kReadAheadGap;
+  ra_next_ = end;
+  if (!sequential) {
+    ra_window_ = 0;
+    const std::span<std::byte> buf(io_buf_.data(), e.length);
+    Result<size_t> got = db.Read(e.offset, buf);
+    if (!got.ok()) return got.status();
+    return buf.first(got.value());
+  }
+  ra_window_ = std::min(ra_window_ == 0 ? kReadAheadMin : 2 * ra_window_, ra_buf_.size());
+  const std::span<std::byte> window(ra_buf_.data(), std::max<size_t>(ra_window_, e.length));
+  DropReadAhead();
+  Result<size_t> got = db.Read(e.offset, window);
+  if (!got.ok()) return got.status();
+  figures_.read_aheads += 1;
+  ra_start_ = e.offset;
+  ra_end_ = e.offset + got.value();
+  return window.first(std::min<size_t>(got.value(), e.length));
 }
 
 Status Store::ReadPage(File& db, uint32_t page, std::span<std::byte> dst) {
@@ -1114,6 +1164,7 @@ Status Store::CheckpointLocked(File& db, bool compact) {
   const bool size_changed = pages_ != header_.page_count || map_floor_ != header_.page_count;
   if (index_.empty() && !size_changed && !compact) return Status::Ok();
 
+  DropReadAhead();  // the page file is about to change under it
   const uint64_t gen = header_.generation + 1;
   const auto gen32 = static_cast<uint32_t>(gen);
   std::vector<Extent> map = map_;

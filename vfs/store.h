@@ -116,6 +116,7 @@ struct StoreFigures {
   uint64_t checkpoints = 0;      // checkpoints completed by this process
   uint64_t page_file_syncs = 0;  // syncs of the page file (two per checkpoint)
   uint64_t decodes = 0;          // pages decompressed for reads
+  uint64_t read_aheads = 0;      // page-file reads of a window ahead of a scan
   uint64_t reloads = 0;          // views reloaded from disk (another process changed it)
   uint64_t dictionary_bytes = 0;  // the store's dictionary (0: none)
   cache::ClientFigures cache;    // this store's pages in the page cache
@@ -227,6 +228,11 @@ class Store {
   [[nodiscard]] Status BeginWrite(File& db, uint32_t first_page_size);
   [[nodiscard]] Status CreateStore(File& db, uint32_t page_size);
   [[nodiscard]] Status ResetLog();
+  // The stored bytes of a page-file extent: from the read-ahead window when it holds
+  // them, else read (a window's worth when the read follows the last one in the file).
+  // *ahead: they came from a window filled earlier (a failed check reads them again).
+  [[nodiscard]] Result<std::span<std::byte>> ReadSlot(File& db, const Extent& e, bool* ahead);
+  void DropReadAhead() { ra_start_ = ra_end_ = 0; }
   // Reads a whole page from the view (write buffer, log or page file) and caches it.
   [[nodiscard]] Status ReadPage(File& db, uint32_t page, std::span<std::byte> dst);
   // Cached bytes of [in_page, in_page + dst.size()) of `page`, counting a miss or hit.
@@ -296,6 +302,13 @@ class Store {
   std::vector<std::byte> io_buf_;    // one frame or one slot extent
   std::vector<std::byte> page_buf_;  // one decoded page
   std::vector<std::byte> enc_buf_;   // one encoded page
+  // Read-ahead of the page file (ReadSlot): bytes [ra_start_, ra_end_) of the file, read
+  // under the current map; dropped whenever the map changes (a reload, a checkpoint).
+  std::vector<std::byte> ra_buf_;
+  uint64_t ra_start_ = 0;
+  uint64_t ra_end_ = 0;
+  uint64_t ra_next_ = UINT64_MAX;  // where the last slot read from the file ended
+  size_t ra_window_ = 0;           // bytes the next sequential read asks for
   uint64_t salt_counter_ = 0;
 
   StoreFigures figures_;

@@ -92,6 +92,7 @@ FigureValues ToFigures(const StoreFigures& f) {
   v[static_cast<int>(Figure::kCachePages)] = f.cache.pages;
   v[static_cast<int>(Figure::kCacheBytes)] = f.cache.bytes;
   v[static_cast<int>(Figure::kDictionaryBytes)] = f.dictionary_bytes;
+  v[static_cast<int>(Figure::kReadAheads)] = f.read_aheads;
   return v;
 }
 
