@@ -340,6 +340,25 @@ struct alignas(64) Shard {
     return nullptr;
   }
 
+  // A scan's page is about to enter the small queue (Client::Put with `scan`): while
+  // small holds a tenth of the shard's budget, its tail leaves as VictimS3Fifo would
+  // move it (to main if it was hit, else evicted, its block freed for the new page).
+  void MakeRoomInSmall(uint64_t need) {
+    for (Entry* e = small.tail; e != nullptr && (small.bytes + need) * 10 > budget;) {
+      Entry* next = e->prev;
+      if (e->pins == 0) {
+        if (e->freq < kPromoteHits) {
+          Remove(e, true);
+        } else {
+          small.Erase(e);
+          e->queue = kMainQueue;
+          main.PushHead(e);
+        }
+      }
+      e = next;
+    }
+  }
+
   // S3-FIFO. While the small queue holds at least a tenth of the live bytes, its tail
   // goes first: to main if it was hit since it was put (its count goes along), else it
   // is the victim (and Remove records it in the ghost). Otherwise main's tail: back to
@@ -563,7 +582,7 @@ const std::byte* Client::Pin(uint32_t page, bool count) {
   return e->data();
 }
 
-bool Client::Put(uint32_t page, std::span<const std::byte> bytes, bool keep) {
+bool Client::Put(uint32_t page, std::span<const std::byte> bytes, bool keep, bool scan) {
   if (!ValidPageSize(bytes.size())) {
     Erase(page);
     return false;
@@ -586,6 +605,9 @@ bool Client::Put(uint32_t page, std::span<const std::byte> bytes, bool keep) {
   // SIEVE's mark lets them survive one pass of the hand).
   const bool was_main = e != nullptr && e->queue == kMainQueue;
   if (e != nullptr) s.Remove(e, false);
+  const bool small = s.policy == Policy::kS3Fifo && !keep && !was_main &&
+                     !s.ghost.Take(Fingerprint(id_, page), s.GhostWindow());
+  if (small && scan) s.MakeRoomInSmall(BlockBytes(size));
   Entry* n = s.Allocate(this, size);
   if (n == nullptr) return false;
   n->owner = this;
@@ -595,8 +617,6 @@ bool Client::Put(uint32_t page, std::span<const std::byte> bytes, bool keep) {
   n->pins = 0;
   n->freq = keep ? 1 : 0;
   std::memcpy(n->data(), bytes.data(), size);
-  const bool small = s.policy == Policy::kS3Fifo && !keep && !was_main &&
-                     !s.ghost.Take(Fingerprint(id_, page), s.GhostWindow());
   s.Link(n, small ? kSmallQueue : kMainQueue);
   per_shard_[static_cast<size_t>(s.index)].inserts += 1;
   return true;
@@ -645,6 +665,8 @@ void Client::set_share(uint64_t bytes) {
     }
   }
 }
+
+uint64_t Client::capacity() const { return std::min(share(), cache_->budget()); }
 
 ClientFigures Client::Figures() const {
   ClientFigures f;

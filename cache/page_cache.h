@@ -102,7 +102,13 @@ class Client {
   const std::byte* Pin(uint32_t page, bool count = true);
   // Places `bytes` (one whole page, 512..65536, a power of two) as the page's content,
   // replacing what was cached. False if there was no room (the page is then not cached).
-  bool Put(uint32_t page, std::span<const std::byte> bytes, bool keep = false);
+  // `scan`: the page was read by a sequential scan too large to keep (the caller
+  // decides). Under S3-FIFO it enters the small queue as any new page does, but while
+  // the shard's small queue holds a tenth of the shard's budget, its tail makes room
+  // (promoted if it was hit, else evicted) even when the cache has room to spare: such a
+  // scan cycles through a tenth of the cache instead of filling all of it with pages read
+  // once. Other policies ignore it.
+  bool Put(uint32_t page, std::span<const std::byte> bytes, bool keep = false, bool scan = false);
   void Erase(uint32_t page);
   void EraseAbove(uint32_t page);  // every page numbered above `page`
   void EraseAll();
@@ -110,6 +116,8 @@ class Client {
   // The most this client may hold (0: nothing is cached for it).
   void set_share(uint64_t bytes);
   uint64_t share() const { return share_.load(std::memory_order_relaxed); }
+  // The most this client can hold now: its share, or the cache's budget if smaller.
+  uint64_t capacity() const;
   ClientFigures Figures() const;
 
  private:

@@ -709,7 +709,8 @@ Status Store::ReadPageOnce(File& db, uint32_t page, std::span<std::byte> dst) {
     if (got.value().size() < e.length) {
       return Status(Code::kCorrupt, where() + " is past the end of the file");
     }
-    Result<std::span<const std::byte>> payload = CheckBlock(got.value(), BlockType::kSlot, page, &f);
+    Result<std::span<const std::byte>> payload =
+        CheckBlock(got.value(), BlockType::kSlot, page, &f);
     Status bad = Status::Ok();
     if (!payload.ok()) {
       bad = Status(payload.status().code(), where() + ": " + payload.status().message());
@@ -736,6 +737,7 @@ Result<std::span<std::byte>> Store::ReadSlot(File& db, const Extent& e, bool* ah
   const uint64_t end = e.offset + e.length;
   if (e.offset >= ra_start_ && end <= ra_end_) {
     *ahead = true;
+    ra_scanned_ = true;
     ra_next_ = end;
     return std::span<std::byte>(ra_buf_.data() + (e.offset - ra_start_), e.length);
   }
@@ -752,6 +754,7 @@ Result<std::span<std::byte>> Store::ReadSlot(File& db, const Extent& e, bool* ah
     if (!got.ok()) return got.status();
     return buf.first(got.value());
   }
+  ra_scanned_ = true;
   ra_window_ = std::min(ra_window_ == 0 ? kReadAheadMin : 2 * ra_window_, ra_buf_.size());
   const std::span<std::byte> window(ra_buf_.data(), std::max<size_t>(ra_window_, e.length));
   DropReadAhead();
@@ -764,6 +767,7 @@ Result<std::span<std::byte>> Store::ReadSlot(File& db, const Extent& e, bool* ah
 }
 
 Status Store::ReadPage(File& db, uint32_t page, std::span<std::byte> dst) {
+  ra_scanned_ = false;
   Status s = ReadPageOnce(db, page, dst);
   if (!s.ok() && s.code() != Code::kIoError && !txn_open_) {
     // Another process may have reset the log or reused the extent since our view was
@@ -775,7 +779,7 @@ Status Store::ReadPage(File& db, uint32_t page, std::span<std::byte> dst) {
     }
     s = ReadPageOnce(db, page, dst);
   }
-  if (s.ok()) CachePut(page, dst);
+  if (s.ok()) CachePut(page, dst, ra_scanned_);
   return s;
 }
 
@@ -783,9 +787,15 @@ bool Store::ReadCached(uint32_t page, size_t in_page, std::span<std::byte> dst) 
   return cache_ != nullptr && cache_->Read(page, in_page, dst);
 }
 
-void Store::CachePut(uint32_t page, std::span<const std::byte> bytes) {
+void Store::CachePut(uint32_t page, std::span<const std::byte> bytes, bool scan) {
   if (cache_ == nullptr) return;
-  cache_->Put(page, bytes, config_.keep_page != nullptr && config_.keep_page(page, bytes));
+  // A scan of a database larger than a quarter of what the cache can hold for it would
+  // fill the cache with pages read once (and, in a new process, pay the kernel for every
+  // fresh page of memory it fills): its pages cycle through the small queue instead.
+  // PostgreSQL draws the same line for its sequential scans' ring buffer.
+  const bool large = uint64_t{pages_} * page_size_ > cache_->capacity() / 4;
+  cache_->Put(page, bytes, config_.keep_page != nullptr && config_.keep_page(page, bytes),
+              scan && large);
 }
 
 void Store::InvalidateChanged(const std::unordered_map<uint32_t, uint64_t>& old_index,

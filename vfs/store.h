@@ -237,7 +237,8 @@ class Store {
   [[nodiscard]] Status ReadPage(File& db, uint32_t page, std::span<std::byte> dst);
   // Cached bytes of [in_page, in_page + dst.size()) of `page`, counting a miss or hit.
   bool ReadCached(uint32_t page, size_t in_page, std::span<std::byte> dst);
-  void CachePut(uint32_t page, std::span<const std::byte> bytes);
+  // `scan`: read by a sequential scan (ReadSlot's read-ahead); see CachePut in store.cc.
+  void CachePut(uint32_t page, std::span<const std::byte> bytes, bool scan = false);
   // Erases the cached pages whose content the view just installed may have changed:
   // `old_index`/`old_salt` are the log view before, stale_pages_ the map entries changed.
   void InvalidateChanged(const std::unordered_map<uint32_t, uint64_t>& old_index,
@@ -309,6 +310,7 @@ class Store {
   uint64_t ra_end_ = 0;
   uint64_t ra_next_ = UINT64_MAX;  // where the last slot read from the file ended
   size_t ra_window_ = 0;           // bytes the next sequential read asks for
+  bool ra_scanned_ = false;        // the last page ReadPageOnce read came by read-ahead
   uint64_t salt_counter_ = 0;
 
   StoreFigures figures_;

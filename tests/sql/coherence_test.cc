@@ -933,3 +933,43 @@ TEST_CASE("a scan reads the page file ahead and never serves a window the store 
   CHECK(FileCounter(a.get(), path, "read_aheads") > first);
   CHECK(QueryText(a.get(), "PRAGMA integrity_check") == "ok");
 }
+
+// A scan read ahead (above) of a database larger than a quarter of what the cache can
+// hold for it cycles through the S3-FIFO small queue instead of filling the cache
+// (Store::CachePut); a smaller database's scan caches every page, for the next scan.
+TEST_CASE("a scan of a database too large for the cache leaves it nearly empty; a small "
+          "one's fills it", "[sql][cache]") {
+  InitBlaze();
+  TempDir dir;
+  const std::string path = dir.Path("s.db");
+  const std::string uri = "file:" + path + "?vfs=blaze&blaze_checkpoint=0";
+  CreateTable(uri, "delete", true);  // about 170 pages of 4 KiB, 700 KB decoded
+  DbPtr a = Open(uri);
+  Exec(a.get(), "PRAGMA cache_size=5");
+  const int64_t budget = QueryInt(a.get(), "SELECT blaze_cache_budget()");
+  const int64_t pages = QueryInt(a.get(), "PRAGMA page_count");
+  const std::string expect = RowsDigest(a.get(), kTable);
+  for (const int64_t trial : {2 << 20, 8 << 20}) {
+    DYNAMIC_SECTION("process cache budget " << trial) {
+      REQUIRE(QueryInt(a.get(), "SELECT blaze_cache_budget(" + std::to_string(trial) + ")") ==
+              trial);
+      Exec(a.get(), "SELECT blaze_cache_budget(0)");  // empty it: the scan starts cold
+      Exec(a.get(), "SELECT blaze_cache_budget(" + std::to_string(trial) + ")");
+      CHECK(RowsDigest(a.get(), kTable) == expect);
+      const int64_t cached = FileCounter(a.get(), path, "cache_pages");
+      INFO(pages << " pages, " << cached << " cached after the scan");
+      if (trial == (2 << 20)) {
+        // 700 KB > 2 MiB / 4: a tenth of each shard's 128 KiB budget (3 pages of 4 KiB)
+        // plus the interior pages, kept in main.
+        CHECK(cached < pages / 2);
+        CHECK(FileCounter(a.get(), path, "cache_evictions") > pages / 2);
+      } else {
+        CHECK(cached >= pages - 2);  // all but the first pages SQLite keeps itself
+        const int64_t misses = FileCounter(a.get(), path, "cache_misses");
+        CHECK(RowsDigest(a.get(), kTable) == expect);
+        CHECK(FileCounter(a.get(), path, "cache_misses") == misses);  // the next scan hits
+      }
+    }
+  }
+  Exec(a.get(), "SELECT blaze_cache_budget(" + std::to_string(budget) + ")");
+}

@@ -986,3 +986,42 @@ TEST_CASE("page cache: threads reading, putting, pinning and erasing see whole p
             BlockBytes(kSize) == f.bytes);
   CHECK(f.pages == clients[0]->Figures().pages + clients[1]->Figures().pages);
 }
+
+TEST_CASE("page cache: a scan's pages cycle through a tenth of an S3-FIFO cache with room "
+          "to spare; other policies and other puts fill it", "[cache]") {
+  constexpr uint32_t kPages = 2000;
+  const uint64_t budget = 4 * kPages * BlockBytes(4096);  // room for every page 4 times
+  for (const Policy policy : kPolicies) {
+    for (const bool scan : {true, false}) {
+      INFO("policy " << blaze::cache::PolicyName(policy) << ", scan " << scan);
+      PageCache cache(budget, policy);
+      auto c = cache.Connect();
+      // Pages 1..100 read twice first: hit in the small queue, they must survive the scan.
+      std::array<std::byte, 8> probe{};
+      for (uint32_t p = 1; p <= 100; ++p) {
+        REQUIRE(c->Put(p, PageBytes(p, 4096), false, scan));
+        REQUIRE(c->Read(p, 0, probe));
+      }
+      for (uint32_t p = 101; p <= kPages; ++p) {
+        REQUIRE(c->Put(p, PageBytes(p, 4096), false, scan));
+      }
+      const uint64_t held = c->Figures().bytes;
+      if (scan && policy == Policy::kS3Fifo) {
+        // Each shard's small queue stays within a tenth of the shard's budget; the pages
+        // hit moved to main and are all still there.
+        CHECK(held <= budget / 10 + 100 * BlockBytes(4096) + kShards * BlockBytes(4096));
+        CHECK(c->Figures().evictions > kPages / 2);
+        CHECK(cache.Figures().free_blocks == 0);  // evicted blocks were reused, not kept
+      } else {
+        CHECK(held == uint64_t{kPages} * BlockBytes(4096));
+        CHECK(c->Figures().evictions == 0);
+      }
+      for (uint32_t p = 1; p <= 100; ++p) CHECK(Cached(*c, p));
+      // Whatever is cached reads back right.
+      Bytes buf(4096);
+      for (uint32_t p = 1; p <= kPages; ++p) {
+        if (c->Read(p, 0, buf, false)) REQUIRE(Same(buf.data(), PageBytes(p, 4096)));
+      }
+    }
+  }
+}
