@@ -1367,6 +1367,7 @@ Status Store::CheckpointLocked(File& db, bool compact) {
   header_copy_ = copy;
   map_ = std::move(map);
   map_gen_ = std::move(map_gen);
+  DropReadAhead();  // a compaction's reads may have filled one as the slots were written
   chunks_ = std::move(chunks);
   chunk_gen_ = std::move(chunk_gen);
   dict_ = std::move(dict);  // pages written from now on are encoded against it
