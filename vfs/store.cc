@@ -779,12 +779,12 @@ Status Store::ReadPage(File& db, uint32_t page, std::span<std::byte> dst) {
     }
     s = ReadPageOnce(db, page, dst);
   }
-  if (s.ok()) CachePut(page, dst, ra_scanned_);
+  if (s.ok() && CachingReads()) CachePut(page, dst, ra_scanned_);
   return s;
 }
 
 bool Store::ReadCached(uint32_t page, size_t in_page, std::span<std::byte> dst) {
-  return cache_ != nullptr && cache_->Read(page, in_page, dst);
+  return CachingReads() && cache_->Read(page, in_page, dst);
 }
 
 void Store::CachePut(uint32_t page, std::span<const std::byte> bytes, bool scan) {
@@ -829,7 +829,8 @@ void Store::InvalidateChanged(const std::unordered_map<uint32_t, uint64_t>& old_
 
 Result<size_t> Store::Read(File& db, uint64_t offset, std::span<std::byte> dst) {
   // Without the lock, when every page is cached (see "Thread safety" in store.h).
-  if (const uint64_t size = fast_size_.load(std::memory_order_acquire); size != kNoFastPath) {
+  if (const uint64_t size = fast_size_.load(std::memory_order_acquire);
+      size != kNoFastPath && CachingReads()) {
     if (offset >= size) return size_t{0};
     const uint32_t page_size = fast_page_size_.load(std::memory_order_acquire);
     const size_t n = static_cast<size_t>(std::min<uint64_t>(dst.size(), size - offset));
@@ -867,7 +868,8 @@ Result<size_t> Store::Read(File& db, uint64_t offset, std::span<std::byte> dst) 
 }
 
 Result<const std::byte*> Store::Fetch(File& db, uint64_t offset, size_t length) {
-  if (cache_ == nullptr) return nullptr;
+  // Nothing to pin without a share: no decode here that xRead would repeat.
+  if (!CachingReads()) return nullptr;
   bool looked = false;
   if (const uint64_t size = fast_size_.load(std::memory_order_acquire); size != kNoFastPath) {
     const uint32_t page_size = fast_page_size_.load(std::memory_order_acquire);
