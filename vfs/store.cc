@@ -700,6 +700,9 @@ Status Store::ReadPageOnce(File& db, uint32_t page, std::span<std::byte> dst) {
     return Status::Ok();
   }
   const Extent e = map_[page - 1];
+  // Loaded with the extent, not after the slot's read: the two cache misses (random pages
+  // of a large map) overlap instead of coming one after the other.
+  const uint32_t gen = map_gen_[page - 1];
   auto where = [&] { return "page file: slot of page " + std::to_string(page) + At(e.offset); };
   BlockFields f;
   std::span<const std::byte> body;
@@ -714,7 +717,7 @@ Status Store::ReadPageOnce(File& db, uint32_t page, std::span<std::byte> dst) {
     Status bad = Status::Ok();
     if (!payload.ok()) {
       bad = Status(payload.status().code(), where() + ": " + payload.status().message());
-    } else if (static_cast<uint32_t>(f.generation) != map_gen_[page - 1]) {
+    } else if (static_cast<uint32_t>(f.generation) != gen) {
       // The extent was freed and rewritten since this view was taken (ReadPage reloads).
       bad = Status(Code::kCorrupt, where() + " was written by generation " +
                                        std::to_string(f.generation) + ", not the map's");
