@@ -1,12 +1,11 @@
 // vfs/page_format.cc: encoding and checking of page-file headers, blocks and entries.
 #include "vfs/page_format.h"
 
-#include <xxhash.h>
-
 #include <cstring>
 #include <string>
 
 #include "compress/codec.h"
+#include "wal/checksum.h"
 #include "wal/log_format.h"
 
 namespace blaze::vfs {
@@ -17,7 +16,7 @@ using wal::LoadU64;
 using wal::StoreU32;
 using wal::StoreU64;
 
-uint64_t Xxh3(const std::byte* p, size_t n) { return XXH3_64bits_withSeed(p, n, 0); }
+uint64_t Xxh3(const std::byte* p, size_t n) { return wal::Xxh3({p, n}); }
 
 }  // namespace
 

@@ -700,6 +700,9 @@ Status Store::ReadPageOnce(File& db, uint32_t page, std::span<std::byte> dst) {
     return Status::Ok();
   }
   const Extent e = map_[page - 1];
+  // Loaded with the extent, not after the slot's read: the two cache misses (random pages
+  // of a large map) overlap instead of coming one after the other.
+  const uint32_t gen = map_gen_[page - 1];
   auto where = [&] { return "page file: slot of page " + std::to_string(page) + At(e.offset); };
   BlockFields f;
   std::span<const std::byte> body;
@@ -714,7 +717,7 @@ Status Store::ReadPageOnce(File& db, uint32_t page, std::span<std::byte> dst) {
     Status bad = Status::Ok();
     if (!payload.ok()) {
       bad = Status(payload.status().code(), where() + ": " + payload.status().message());
-    } else if (static_cast<uint32_t>(f.generation) != map_gen_[page - 1]) {
+    } else if (static_cast<uint32_t>(f.generation) != gen) {
       // The extent was freed and rewritten since this view was taken (ReadPage reloads).
       bad = Status(Code::kCorrupt, where() + " was written by generation " +
                                        std::to_string(f.generation) + ", not the map's");
@@ -779,12 +782,12 @@ Status Store::ReadPage(File& db, uint32_t page, std::span<std::byte> dst) {
     }
     s = ReadPageOnce(db, page, dst);
   }
-  if (s.ok()) CachePut(page, dst, ra_scanned_);
+  if (s.ok() && CachingReads()) CachePut(page, dst, ra_scanned_);
   return s;
 }
 
 bool Store::ReadCached(uint32_t page, size_t in_page, std::span<std::byte> dst) {
-  return cache_ != nullptr && cache_->Read(page, in_page, dst);
+  return CachingReads() && cache_->Read(page, in_page, dst);
 }
 
 void Store::CachePut(uint32_t page, std::span<const std::byte> bytes, bool scan) {
@@ -829,7 +832,8 @@ void Store::InvalidateChanged(const std::unordered_map<uint32_t, uint64_t>& old_
 
 Result<size_t> Store::Read(File& db, uint64_t offset, std::span<std::byte> dst) {
   // Without the lock, when every page is cached (see "Thread safety" in store.h).
-  if (const uint64_t size = fast_size_.load(std::memory_order_acquire); size != kNoFastPath) {
+  if (const uint64_t size = fast_size_.load(std::memory_order_acquire);
+      size != kNoFastPath && CachingReads()) {
     if (offset >= size) return size_t{0};
     const uint32_t page_size = fast_page_size_.load(std::memory_order_acquire);
     const size_t n = static_cast<size_t>(std::min<uint64_t>(dst.size(), size - offset));
@@ -867,7 +871,8 @@ Result<size_t> Store::Read(File& db, uint64_t offset, std::span<std::byte> dst) 
 }
 
 Result<const std::byte*> Store::Fetch(File& db, uint64_t offset, size_t length) {
-  if (cache_ == nullptr) return nullptr;
+  // Nothing to pin without a share: no decode here that xRead would repeat.
+  if (!CachingReads()) return nullptr;
   bool looked = false;
   if (const uint64_t size = fast_size_.load(std::memory_order_acquire); size != kNoFastPath) {
     const uint32_t page_size = fast_page_size_.load(std::memory_order_acquire);

@@ -235,6 +235,12 @@ class Store {
   void DropReadAhead() { ra_start_ = ra_end_ = 0; }
   // Reads a whole page from the view (write buffer, log or page file) and caches it.
   [[nodiscard]] Status ReadPage(File& db, uint32_t page, std::span<std::byte> dst);
+  // Whether reads look in the cache and put what they decode there: there is a cache and
+  // this store's share of it is not 0. With blaze_cache=0 a read would otherwise take a
+  // shard lock three times per page to find, count and fail to place it. Writes,
+  // truncates and reloads keep the cache exact whatever the share (pages pinned before
+  // the share fell to 0 stay in it until their Unpin).
+  bool CachingReads() const { return cache_ != nullptr && cache_->share() != 0; }
   // Cached bytes of [in_page, in_page + dst.size()) of `page`, counting a miss or hit.
   bool ReadCached(uint32_t page, size_t in_page, std::span<std::byte> dst);
   // `scan`: read by a sequential scan (ReadSlot's read-ahead); see CachePut in store.cc.

@@ -275,8 +275,7 @@ int StoreFile::CatchUpWithWal() {
 }
 
 int StoreFile::Read(void* pBuf, int iAmt, sqlite3_int64 iOfst) {
-  stats().Add(Counter::kReads);
-  stats().Add(Counter::kBytesRead, static_cast<uint64_t>(iAmt));
+  stats().Add(Counter::kReads, 1, Counter::kBytesRead, static_cast<uint64_t>(iAmt));
   if (wal_index_ != nullptr && lock_ < SQLITE_LOCK_RESERVED) {
     if (int rc = CatchUpWithWal(); rc != SQLITE_OK) return rc;
   }
@@ -291,8 +290,7 @@ int StoreFile::Read(void* pBuf, int iAmt, sqlite3_int64 iOfst) {
 }
 
 int StoreFile::Write(const void* pBuf, int iAmt, sqlite3_int64 iOfst) {
-  stats().Add(Counter::kWrites);
-  stats().Add(Counter::kBytesWritten, static_cast<uint64_t>(iAmt));
+  stats().Add(Counter::kWrites, 1, Counter::kBytesWritten, static_cast<uint64_t>(iAmt));
   auto src = std::span<const std::byte>(static_cast<const std::byte*>(pBuf),
                                         static_cast<size_t>(iAmt));
   Status s = open_->store->Write(*db_, static_cast<uint64_t>(iOfst), src);

@@ -1,21 +1,12 @@
 // wal/log_format.cc: encoding and checking of the store log's header and frames.
 #include "wal/log_format.h"
 
-#include <xxhash.h>
-
 #include <cstring>
 
 #include "compress/codec.h"
+#include "wal/checksum.h"
 
 namespace blaze::wal {
-
-namespace {
-
-uint64_t Xxh3(std::span<const std::byte> bytes, uint64_t seed) {
-  return XXH3_64bits_withSeed(bytes.data(), bytes.size(), seed);
-}
-
-}  // namespace
 
 void EncodeHeader(const LogHeader& header, std::span<std::byte, kHeaderSize> dst) {
   std::memset(dst.data(), 0, kHeaderSize);

@@ -1,7 +1,9 @@
 // tests/unit/log_format_test.cc: the store log's bytes: the layout pinned field by field,
 // and the golden log tests/data/log-v1.bin (written by format version 1) that every later
-// build must still recover.
+// build must still recover; and the checksum (wal/checksum.h) every store format uses,
+// against libxxhash itself.
 #include <catch2/catch.hpp>
+#include <xxhash.h>
 
 #include <array>
 #include <cstddef>
@@ -15,6 +17,7 @@
 
 #include "compress/codec.h"
 #include "tests/support/mem_file.h"
+#include "wal/checksum.h"
 #include "wal/log_format.h"
 #include "wal/log_reader.h"
 #include "wal/log_writer.h"
@@ -68,6 +71,38 @@ Bytes WriteGoldenLog() {
 std::string GoldenPath() { return std::string(BLAZE_TEST_DATA_DIR) + "/log-v1.bin"; }
 
 }  // namespace
+
+TEST_CASE("checksum: every implementation is libxxhash's XXH3-64", "[log][format][checksum]") {
+  // Lengths around every size class of XXH3 (0, 1..3, 4..8, 9..16, 17..128, 129..240,
+  // then stripes of 64 bytes and blocks of 1 KiB), at unaligned starts, with seed 0 (the
+  // page file) and random seeds (log frames are seeded with the salt).
+  Bytes data(70000);
+  uint64_t x = 0x9e3779b97f4a7c15;
+  for (std::byte& b : data) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    b = static_cast<std::byte>(x);
+  }
+  const Xxh3Fn avx2 = Xxh3Avx2();
+  INFO("in use: " << Xxh3Implementation());
+  CHECK((avx2 == nullptr) == (std::string(Xxh3Implementation()) == "baseline"));
+  std::vector<size_t> lengths;
+  for (size_t n = 0; n <= 1100; ++n) lengths.push_back(n);
+  for (size_t n : {2047, 2048, 2049, 2700, 4095, 4096, 4097, 8192, 16384, 65536 + 24}) {
+    lengths.push_back(n);
+  }
+  for (uint64_t seed : {uint64_t{0}, uint64_t{1}, uint64_t{0x0123456789abcdef}, ~uint64_t{0}}) {
+    for (size_t n : lengths) {
+      for (size_t start : {size_t{0}, size_t{3}}) {
+        const std::span<const std::byte> in(data.data() + start, n);
+        const uint64_t want = XXH3_64bits_withSeed(in.data(), in.size(), seed);
+        INFO("length " << n << " start " << start << " seed " << seed);
+        REQUIRE(Xxh3(in, seed) == want);
+        REQUIRE(Xxh3Baseline(in, seed) == want);
+        if (avx2 != nullptr) REQUIRE(avx2(in.data(), in.size(), seed) == want);
+      }
+    }
+  }
+}
 
 TEST_CASE("log format: header bytes", "[log][format]") {
   LogHeader h;
