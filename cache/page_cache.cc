@@ -23,8 +23,9 @@ constexpr size_t kInitialBuckets = 64;
 // entry it passes on the way is a miss to memory for a cache larger than the CPU's. At
 // one bucket per entry a hit passed half an entry on average, at two a quarter: cached
 // xRead of a 20 MB set fell from 1.49x the cost of a bare 4 KiB memcpy to 1.24x
-// (bench/page_read_bench, 6 alternating runs each). A bucket is 8 bytes, under 2% of
-// the smallest block.
+// (bench/page_read_bench, 6 alternating runs each). The price, outside the budget: 2 to
+// 4 buckets of 8 bytes per entry, and as many ghost slots (S3-FIFO), 32 to 64 bytes in
+// all: under 2% of a 4 KiB page's block, 6 to 11% of a 512-byte page's.
 constexpr size_t kBucketsPerEntry = 2;
 
 bool ValidPageSize(size_t n) {
@@ -101,6 +102,7 @@ struct Entry {
   }
 };
 static_assert(sizeof(Entry) <= kHeaderBytes);
+static_assert(kClasses <= BlockArena::kMaxSizes);
 
 namespace {
 
@@ -132,9 +134,10 @@ struct Queue {
 // Fingerprint and the ghost's clock (the count of keys added so far) when it came. A key
 // is in the ghost while fewer than `window` keys came after it, which makes it a FIFO of
 // `window` keys. A new key takes the stalest slot of its bucket. The table has two slots
-// per hash bucket of its shard and the window is below the shard's page count, so at
-// most half the slots are in the window and a key seldom leaves early. It grows with the
-// hash table, while the cache warms up; nothing is allocated per operation.
+// per entry the shard's hash table is sized for, and the window is below the shard's
+// page count, so at most half the slots are in the window and a key seldom leaves early.
+// It grows with the hash table, while the cache warms up; nothing is allocated per
+// operation.
 class Ghost {
  public:
   static constexpr size_t kWays = 4;
@@ -340,13 +343,19 @@ struct alignas(64) Shard {
     return nullptr;
   }
 
-  // A scan's page is about to enter the small queue (Client::Put with `scan`): while
-  // small holds a tenth of the shard's budget, its tail leaves as VictimS3Fifo would
-  // move it (to main if it was hit, else evicted, its block freed for the new page).
-  void MakeRoomInSmall(uint64_t need) {
-    for (Entry* e = small.tail; e != nullptr && (small.bytes + need) * 10 > budget;) {
+  // A scan's page of `c` is about to enter the small queue (Client::Put with `scan`):
+  // while small holds a tenth of the shard's budget, c's entries near its tail leave as
+  // VictimS3Fifo would move them (to main if hit, else evicted, the block freed for the
+  // new page). Other clients' entries are passed over: one store's scan does not evict
+  // another's pages while the cache has room. The walk is bounded: when c's own pages
+  // are not near the tail, the new page simply takes new memory.
+  void MakeRoomInSmall(const Client* c, uint64_t need) {
+    constexpr int kLook = 16;
+    int looked = 0;
+    for (Entry* e = small.tail;
+         e != nullptr && looked < kLook && (small.bytes + need) * 10 > budget; ++looked) {
       Entry* next = e->prev;
-      if (e->pins == 0) {
+      if (e->pins == 0 && e->owner == c) {
         if (e->freq < kPromoteHits) {
           Remove(e, true);
         } else {
@@ -607,7 +616,7 @@ bool Client::Put(uint32_t page, std::span<const std::byte> bytes, bool keep, boo
   if (e != nullptr) s.Remove(e, false);
   const bool small = s.policy == Policy::kS3Fifo && !keep && !was_main &&
                      !s.ghost.Take(Fingerprint(id_, page), s.GhostWindow());
-  if (small && scan) s.MakeRoomInSmall(BlockBytes(size));
+  if (small && scan && BlockBytes(size) <= share()) s.MakeRoomInSmall(this, BlockBytes(size));
   Entry* n = s.Allocate(this, size);
   if (n == nullptr) return false;
   n->owner = this;

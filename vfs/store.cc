@@ -1372,7 +1372,11 @@ Status Store::CheckpointLocked(File& db, bool compact) {
   header_copy_ = copy;
   map_ = std::move(map);
   map_gen_ = std::move(map_gen);
-  DropReadAhead();  // a compaction's reads may have filled one as the slots were written
+  // The dictionary sample above reads pages through ReadPageOnce, which may have filled
+  // a window before this checkpoint wrote its slots; a redone checkpoint (same
+  // generation, after a crash) could otherwise leave a dead run's slot in it that passes
+  // every check.
+  DropReadAhead();
   chunks_ = std::move(chunks);
   chunk_gen_ = std::move(chunk_gen);
   dict_ = std::move(dict);  // pages written from now on are encoded against it
