@@ -1191,6 +1191,10 @@ void ReadUncached(const Ctx& c, Run& run) {
       ops;
   if (IsBlaze(c.opt)) {
     run.extra["decodes_per_lookup"] = static_cast<double>(run.blaze_stats["decompressions"]) / ops;
+    // Not a delta: whether the store decodes against a dictionary (the report prices a
+    // decode accordingly).
+    run.extra["dictionary_bytes"] =
+        static_cast<double>(ReadBlazeStats(db.get())["dictionary_bytes"]);
   }
 }
 

@@ -166,9 +166,10 @@ def run_bench(args, workload, vfs, dir_, rows, ops, threads, label=None, params=
     return rec
 
 
-def run_codec(args, db, codec):
-    """codec_bench --db: per-page encode/decode time and ratio of db's pages."""
-    cmd = [args.codec_bench, "--db", db, "--codec", codec]
+def run_codec(args, db, codec, dictionary=False):
+    """codec_bench --db: per-page encode/decode time and ratio of db's pages (with --dict:
+    against a dictionary sampled from db as a store samples its own)."""
+    cmd = [args.codec_bench, "--db", db, "--codec", codec] + (["--dict"] if dictionary else [])
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"bench: {' '.join(cmd)} failed:\n{proc.stderr}")
@@ -276,10 +277,12 @@ def main():
                               "what": "text_size", "rep": rep})
             if w == "read_uncached":
                 # The per-page decode cost of the table read_uncached reads (stock's copy:
-                # the same rows, as plain pages), once per repetition.
-                emit({**run_codec(args, os.path.join(templates[("stock", mode["rows"])],
-                                                     "bench.db"), "lz4"),
-                      "what": "read_table", "rep": rep})
+                # the same rows, as plain pages), once per repetition; and the same against
+                # a dictionary, which is how blaze's store decodes them once it has one.
+                table_db = os.path.join(templates[("stock", mode["rows"])], "bench.db")
+                emit({**run_codec(args, table_db, "lz4"), "what": "read_table", "rep": rep})
+                emit({**run_codec(args, table_db, "lz4", dictionary=True),
+                      "what": "read_table_dict", "rep": rep})
     shutil.rmtree(data, ignore_errors=True)
 
     if args.speedtest1 and not args.only:
