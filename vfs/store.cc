@@ -796,9 +796,9 @@ void Store::CachePut(uint32_t page, std::span<const std::byte> bytes, bool scan)
   // fill the cache with pages read once (and, in a new process, pay the kernel for every
   // fresh page of memory it fills): its pages cycle through the small queue instead.
   // PostgreSQL draws the same line for its sequential scans' ring buffer.
-  const bool large = uint64_t{pages_} * page_size_ > cache_->capacity() / 4;
+  const bool large_scan = scan && uint64_t{pages_} * page_size_ > cache_->capacity() / 4;
   cache_->Put(page, bytes, config_.keep_page != nullptr && config_.keep_page(page, bytes),
-              scan && large);
+              large_scan);
 }
 
 void Store::InvalidateChanged(const std::unordered_map<uint32_t, uint64_t>& old_index,
@@ -1179,7 +1179,6 @@ Status Store::CheckpointLocked(File& db, bool compact) {
   const bool size_changed = pages_ != header_.page_count || map_floor_ != header_.page_count;
   if (index_.empty() && !size_changed && !compact) return Status::Ok();
 
-  DropReadAhead();  // the page file is about to change under it
   const uint64_t gen = header_.generation + 1;
   const auto gen32 = static_cast<uint32_t>(gen);
   std::vector<Extent> map = map_;
